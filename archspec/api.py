@@ -1,0 +1,77 @@
+"""The pipeline as one short chain of calls: load -> validate -> lower -> analyse.
+
+Nothing here imports TensorFlow or Keras; ``archspec.keras_backend`` does that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from archspec.analysis.shapes import Analysis, analyse
+from archspec.errors import SpecErrors
+from archspec.graph.ir import Graph
+from archspec.graph.lower import lower
+from archspec.spec.load import Document, load_file, load_text
+from archspec.spec.overrides import apply_overrides
+from archspec.spec.validate import structural_errors
+
+
+@dataclass(frozen=True)
+class Compiled:
+    document: Document
+    graph: Graph
+    analysis: Analysis
+
+    @property
+    def path(self) -> str:
+        return self.document.path
+
+
+def check_document(doc: Document) -> Compiled:
+    """Validate, lower and analyse a loaded document; raise SpecErrors listing every problem."""
+    errors = structural_errors(doc)
+    if errors:
+        raise SpecErrors(errors)
+    graph = lower(doc)
+    return Compiled(doc, graph, analyse(graph))
+
+
+def compile_spec(path: str | Path, overrides: Sequence[str] = (), input_shape: Optional[str] = None) -> Compiled:
+    """Load a spec file and run it through every analysis stage.
+
+    ``overrides`` are ``key.path=value`` strings (``--set``); ``input_shape`` replaces the
+    single input's shape, written ``64x64x3`` with ``?`` for an unknown size.
+    """
+    doc = load_file(path)
+    overrides = list(overrides)
+    if input_shape is not None:
+        overrides.append(f"{_input_key(doc)}={parse_input_shape(input_shape)}")
+    return check_document(apply_overrides(doc, overrides))
+
+
+def compile_text(text: str, path: str = "<string>", overrides: Sequence[str] = ()) -> Compiled:
+    return check_document(apply_overrides(load_text(text, path), overrides))
+
+
+def parse_input_shape(text: str) -> list:
+    """``64x64x3`` -> [64, 64, 3]; ``?`` or ``None`` -> null.
+
+    >>> parse_input_shape("64x?x3")
+    [64, None, 3]
+    """
+    from archspec.errors import Location, SpecError
+
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        return [None if p.strip() in ("?", "none", "null") else int(p) for p in parts]
+    except ValueError:
+        raise SpecErrors([SpecError(f"--input {text!r} is not a shape", "write sizes joined by 'x', e.g. 64x64x3 "
+                                    "(? for unknown)", Location("<command line>"), 0)]) from None
+
+
+def _input_key(doc: Document) -> str:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "inputs" in data and isinstance(data["inputs"], dict) and len(data["inputs"]) == 1:
+        return f"inputs.{next(iter(data['inputs']))}"
+    return "input"

@@ -1,0 +1,190 @@
+"""The command line. The only module that turns errors into messages and exit codes.
+
+Exit codes: 0 success; 2 the user's input is wrong (spec, data, command line); 1 a run failed.
+validate/summary/layers/schema never import TensorFlow or Keras.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable, Optional
+
+import click
+
+from archspec.errors import ArchspecError, SpecErrors
+
+SUMMARY_FORMATS = ("table", "json", "markdown")
+
+
+class ArchspecGroup(click.Group):
+    """A click group whose ``main`` maps archspec errors to messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchspecError as exc:
+            all_errors = bool(ctx.meta.get("archspec.all_errors"))
+            text = exc.format(all_errors) if isinstance(exc, SpecErrors) else exc.format()
+            click.echo(text, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("ARCHSPEC_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}; this is a bug in archspec, please report it "
+                       "(set ARCHSPEC_DEBUG=1 for the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=ArchspecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="archspec")
+def main() -> None:
+    """archspec: neural network architectures in YAML, checked without running them."""
+
+
+def _all_errors_option(f: Callable) -> Callable:
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        ctx.meta["archspec.all_errors"] = value
+        return value
+    return click.option("--all-errors", is_flag=True, expose_value=False, callback=remember, is_eager=True,
+                        help="Show every error found, not only the most relevant one.")(f)
+
+
+def _set_option(f: Callable) -> Callable:
+    return click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                        help="Override a value of the spec, e.g. --set vars.classes=10 (repeatable).")(f)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_set_option
+@_all_errors_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (the default prints nothing either).")
+def validate(specs: tuple[str, ...], overrides: tuple[str, ...], quiet: bool) -> None:
+    """Check spec files: silent with exit 0, or file:line:col errors with exit 2."""
+    from archspec.api import compile_spec
+
+    ctx = click.get_current_context()
+    failed = False
+    for path in specs:
+        try:
+            compile_spec(path, overrides)
+        except SpecErrors as exc:
+            failed = True
+            click.echo(exc.format(bool(ctx.meta.get("archspec.all_errors"))), err=True)
+    if failed:
+        ctx.exit(2)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True)
+@click.option("--depth", type=click.IntRange(min=0), default=None, help="Collapse blocks nested deeper than N.")
+@click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape; ? for an unknown size.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for activation memory.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
+@_set_option
+@_all_errors_option
+def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str], batch_size: int, dtype: str,
+            overrides: tuple[str, ...]) -> None:
+    """Every layer's output shape, parameters and cost, from the closed-form rules."""
+    from archspec.analysis import report
+    from archspec.analysis.passes import run_passes
+    from archspec.api import compile_spec
+
+    compiled = compile_spec(spec, overrides, input_shape)
+    analysis = run_passes(compiled.analysis, batch_size, dtype)
+    if fmt == "json":
+        click.echo(report.to_json(analysis, batch_size, dtype))
+    else:
+        render = report.table if fmt == "table" else report.markdown
+        click.echo(render(analysis, depth, report_columns(), batch_size, dtype))
+
+
+def report_columns() -> tuple:
+    from archspec.analysis.passes import COLUMNS
+    return COLUMNS
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to save the .keras file "
+              "(default: <name>.keras).")
+@click.option("--verify", is_flag=True, help="Re-check every layer's shape and params against the analysis.")
+@click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape.")
+@_set_option
+@_all_errors_option
+def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[str],
+          overrides: tuple[str, ...]) -> None:
+    """Compile a spec into a Keras model and save it as .keras."""
+    from archspec.api import compile_spec
+
+    compiled = compile_spec(spec, overrides, input_shape)
+    from archspec.keras_backend.build import build_model, build_verified
+    from archspec.keras_backend.save import save_model
+
+    model = build_verified(compiled.graph, compiled.analysis) if verify else build_model(compiled.graph)
+    path = output or f"{compiled.graph.name}.keras"
+    save_model(model, path)
+    checked = " (verified against the analysis)" if verify else ""
+    click.echo(f"saved {path}: {model.count_params():,} params{checked}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def layers(name: Optional[str], fmt: str) -> None:
+    """The supported layer kinds, or one kind's arguments."""
+    from archspec.docs import describe_kind, list_kinds
+
+    if fmt == "json":
+        from archspec.spec.schema import kind_schema
+        from archspec.layers.registry import all_kinds
+
+        kinds = all_kinds()
+        chosen = {name: kinds[name]} if name and name in kinds else kinds
+        click.echo(json.dumps({k: kind_schema(v, expressions=False) for k, v in chosen.items()}, indent=2))
+        if name and name not in kinds:
+            describe_kind(name)  # raises the did-you-mean error
+        return
+    click.echo(describe_kind(name) if name else list_kinds())
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+def schema(output: Optional[str]) -> None:
+    """Print the JSON Schema of spec files (Draft 2020-12)."""
+    from archspec.spec.schema import published_schema
+
+    text = json.dumps(published_schema(), indent=2) + "\n"
+    if output:
+        from archspec.io import write_atomic
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _register_extensions() -> None:
+    """Commands that live with their subsystems (training, zoo, pictures...)."""
+    import importlib
+
+    for module in ("archspec.train.cli", "archspec.analysis.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            if exc.name and exc.name.startswith(module):
+                continue
+            raise
+        mod.register(main)
+
+
+_register_extensions()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

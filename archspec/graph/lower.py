@@ -1,0 +1,376 @@
+"""Lowering: a checked document becomes the graph IR.
+
+Blocks are expanded, repeats unrolled, expressions evaluated, arguments checked against
+their kinds, names resolved (forward references allowed), and nodes put in topological
+order. Every node keeps where it was written. Errors are collected, not raised one by one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from archspec.errors import Location, SpecError, SpecErrors, did_you_mean
+from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
+from archspec.graph.order import topological_order
+from archspec.layers.registry import LayerKind, all_kinds
+from archspec.spec.expressions import ExpressionError, evaluate, is_expression
+from archspec.spec.load import Document, PathKey
+from archspec.spec.validate import check_args
+
+ENTRY_KEYS = ("name", "inputs", "repeat", "expect")
+RESERVED = ("previous", "in")
+REQUIRED = "required"
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """A name written in ``inputs``/``outputs``, to resolve once every entry is expanded."""
+
+    scope: tuple[str, ...]
+    name: str
+    loc: Location
+
+
+Ref = Union[str, NameRef]  # a node/input name, or a name still to resolve
+
+
+@dataclass
+class _Pending:
+    name: str
+    kind: LayerKind
+    args: dict
+    inputs: list[Ref]
+    loc: Location
+    arg_locs: dict
+    scope: tuple[str, ...]
+
+
+@dataclass
+class _Block:
+    name: str
+    params: dict
+    layers: list
+    path: PathKey
+
+
+@dataclass
+class _Lowering:
+    doc: Document
+    kinds: dict[str, LayerKind]
+    errors: list[SpecError] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
+    symbols: dict[tuple[str, ...], dict[str, Ref]] = field(default_factory=dict)
+    symbol_locs: dict[tuple[tuple[str, ...], str], Location] = field(default_factory=dict)
+    blocks: dict[str, _Block] = field(default_factory=dict)
+    instances: dict[tuple[str, ...], BlockInstance] = field(default_factory=dict)
+    expectations: list[tuple[Ref, tuple, Location]] = field(default_factory=list)
+    globals: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ values
+    def subst(self, value: Any, env: dict[str, Any], path: PathKey) -> Any:
+        """Evaluate references and expressions inside a value, reporting at its place."""
+        if isinstance(value, dict):
+            return {k: self.subst(v, env, path + (k,)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.subst(v, env, path + (i,)) for i, v in enumerate(value)]
+        if is_expression(value):
+            try:
+                return evaluate(value, env)
+            except ExpressionError as exc:
+                self.error(f"in {value!r}: {exc.message}", exc.hint or "fix the expression", self.doc.loc(path), 25)
+                return _Invalid(value)
+        return value
+
+    def error(self, message: str, hint: str, loc: Location, rank: int = 50) -> None:
+        self.errors.append(SpecError(message, hint, loc, rank))
+
+    # ------------------------------------------------------------ top level
+    def run(self) -> Graph:
+        data = self.doc.data
+        self.globals = self._vars(data.get("vars") or {})
+        self.blocks = self._block_defs(data.get("blocks") or {})
+        inputs, input_locs = self._inputs(data)
+        self.symbols[()] = {name: name for name in inputs}
+        first: Optional[Ref] = next(iter(inputs)) if len(inputs) == 1 else None
+        last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
+        outputs = self._outputs(data, last)
+        resolved = self._resolve_all()
+        if self.errors:
+            raise SpecErrors(self.errors)
+        nodes = [Node(p.name, p.kind.name, p.args, tuple(resolved[id(p)]), p.loc, p.arg_locs, p.scope)
+                 for p in self.pending]
+        out_names = tuple(self.resolve(o) for o in outputs)
+        expectations = tuple(Expectation(self.resolve(r), shape, loc) for r, shape, loc in self.expectations)
+        if self.errors:
+            raise SpecErrors(self.errors)
+        ordered = topological_order(nodes, inputs, out_names)
+        limits = data.get("limits") or {}
+        return Graph(str(data["name"]), inputs, input_locs, ordered, out_names, self.doc.path,
+                     str(data.get("description", "")), expectations, self.instances, limits,
+                     {k: self.doc.loc(("limits", k)) for k in limits})
+
+    def _vars(self, given: dict) -> dict[str, Any]:
+        env: dict[str, Any] = {}
+        for name, value in given.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
+                self.error(f"invalid var name '{name}'", "use letters, digits and '_'", self.doc.key_loc(("vars", name)))
+                continue
+            env[name] = self.subst(value, env, ("vars", name))
+        return env
+
+    def _block_defs(self, given: dict) -> dict[str, _Block]:
+        blocks = {}
+        for name, body in given.items():
+            if name in self.kinds:
+                self.error(f"block '{name}' has the name of a layer kind", "rename the block",
+                           self.doc.key_loc(("blocks", name)), 20)
+                continue
+            blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name))
+        return blocks
+
+    def _inputs(self, data: dict) -> tuple[dict[str, tuple], dict[str, Location]]:
+        given = {"input": data["input"]} if "input" in data else dict(data["inputs"])
+        shapes, locs = {}, {}
+        for name, shape in given.items():
+            path = ("input",) if "input" in data else ("inputs", name)
+            value = self.subst(shape, self.globals, path)
+            if not _is_shape(value):
+                self.error(f"input '{name}' has shape {value!r}", "sizes must be positive integers or null",
+                           self.doc.loc(path), 30)
+                continue
+            shapes[name], locs[name] = tuple(value), self.doc.loc(path)
+        return shapes, locs
+
+    def _outputs(self, data: dict, last: Optional[Ref]) -> list[Ref]:
+        given = data.get("outputs")
+        if given is None:
+            return [last] if last is not None else []
+        names = [given] if isinstance(given, str) else given
+        return [NameRef((), n, self.doc.loc(("outputs",) if isinstance(given, str) else ("outputs", i)))
+                for i, n in enumerate(names)]
+
+    # ------------------------------------------------------------ entries
+    def entries(self, items: list, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
+                previous: Optional[Ref], stack: list[str]) -> Optional[Ref]:
+        """Expand a list of entries in one scope; return the reference to the last one's output."""
+        table = self.symbols.setdefault(scope, {})
+        given_names = {e.get("name") for e in items if isinstance(e, dict)}
+        counters: dict[str, int] = {}
+        for i, entry in enumerate(items):
+            previous = self.entry(entry, path + (i,), scope, env, previous, stack, table, given_names, counters)
+        return previous
+
+    def entry(self, entry: Any, path: PathKey, scope: tuple[str, ...], env: dict[str, Any], previous: Optional[Ref],
+              stack: list[str], table: dict[str, Ref], given_names: set, counters: dict[str, int]) -> Optional[Ref]:
+        entry = {entry: None} if isinstance(entry, str) else entry
+        types = [k for k in entry if k not in ENTRY_KEYS]
+        loc = self.doc.key_loc(path)
+        if len(types) != 1:
+            what = "no layer type" if not types else f"{len(types)} layer types ({', '.join(map(str, types))})"
+            self.error(f"an entry needs exactly one layer or block key, but this one has {what}",
+                       "split it into one entry per layer", loc, 20)
+            return previous
+        type_name = types[0]
+        type_loc = self.doc.key_loc(path + (type_name,))
+        if type_name not in self.kinds and type_name not in self.blocks:
+            hint = did_you_mean(str(type_name), list(self.kinds) + list(self.blocks)) or \
+                "run `archspec layers` for the layer kinds, or define it under 'blocks:'"
+            self.error(f"unknown layer or block '{type_name}'", hint, type_loc, 20)
+            return previous
+        args = entry[type_name]
+        if args is not None and not isinstance(args, dict):
+            self.error(f"the arguments of {type_name} must be a mapping, not {args!r}",
+                       f"write {type_name}: {{...}}, or {type_name}: {{}} for none", self.doc.loc(path + (type_name,)), 30)
+            return previous
+        inputs = self._entry_inputs(entry, path, scope, previous)
+        repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+            self.error(f"repeat must be a positive integer; received: {repeat!r}", "fix repeat",
+                       self.doc.loc(path + ("repeat",)), 30)
+            return previous
+        name = entry.get("name")
+        if name in RESERVED or (not scope and name in self.symbols[()] and name in self._input_names()):
+            self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)), 20)
+        out: Optional[Ref] = None
+        for k in range(repeat):
+            local = self._instance_name(name, k, repeat, type_name, table, given_names, counters)
+            if type_name in self.kinds:
+                out = self._layer(self.kinds[type_name], args or {}, path + (type_name,), scope, env, local,
+                                  inputs, type_loc)
+            else:
+                out = self._block(self.blocks[type_name], args or {}, path + (type_name,), scope, env, local,
+                                  inputs, type_loc, stack)
+            if out is None:
+                return previous
+            inputs = [out]
+            if name is not None and repeat > 1:
+                table.setdefault(local, out)
+        if name is not None:
+            if name in table and (scope, name) in self.symbol_locs:
+                first = self.symbol_locs[(scope, name)]
+                self.error(f"duplicate name '{name}' (first used at line {first.line})",
+                           "names must be unique in their scope; rename one", self.doc.loc(path + ("name",)), 20)
+            table[name] = out  # type: ignore[assignment]
+            self.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
+        if "expect" in entry and out is not None:
+            shape = self.subst(entry["expect"], env, path + ("expect",))
+            if _is_shape(shape):
+                self.expectations.append((out, tuple(shape), self.doc.loc(path + ("expect",))))
+        return out
+
+    def _input_names(self) -> set[str]:
+        data = self.doc.data
+        return {"input"} if "input" in data else set(data.get("inputs") or {})
+
+    def _entry_inputs(self, entry: dict, path: PathKey, scope: tuple[str, ...], previous: Optional[Ref]) -> list[Ref]:
+        given = entry.get("inputs")
+        if given is None:
+            if previous is None:
+                self.error("this entry takes no input: with several model inputs the first layer must name them",
+                           "add inputs: [name, ...]", self.doc.key_loc(path), 20)
+                return []
+            return [previous]
+        names = [given] if isinstance(given, str) else given
+        refs: list[Ref] = []
+        for i, n in enumerate(names):
+            loc = self.doc.loc(path + ("inputs",) if isinstance(given, str) else path + ("inputs", i))
+            if n == "previous":
+                if previous is None:
+                    self.error("'previous' has no entry above it", "name the input instead", loc, 20)
+                    continue
+                refs.append(previous)
+            else:
+                refs.append(NameRef(scope, n, loc))
+        return refs
+
+    def _instance_name(self, name: Optional[str], k: int, repeat: int, type_name: str, table: dict,
+                       given_names: set, counters: dict[str, int]) -> str:
+        if name is not None:
+            return name if repeat == 1 else f"{name}_{k + 1}"
+        base = _snake(type_name)
+        while True:
+            counters[base] = counters.get(base, 0) + 1
+            candidate = f"{base}_{counters[base]}"
+            if candidate not in given_names and candidate not in table:
+                return candidate
+
+    def _layer(self, kind: LayerKind, given: dict, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
+               local: str, inputs: list[Ref], loc: Location) -> Optional[str]:
+        full = "/".join(scope + (local,))
+        label = f"{kind.name} '{full}'"
+        args = self.subst(given, env, path)
+        arg_locs = {k: self.doc.loc(path + (k,)) for k in given}
+        key_locs = {k: self.doc.key_loc(path + (k,)) for k in given}
+        if any(isinstance(v, _Invalid) for v in args.values()):
+            return full  # the expression error is already reported
+        arg_errors = check_args(kind, args, label, loc, arg_locs, key_locs)
+        self.errors.extend(arg_errors)
+        if not arg_errors:
+            full_args = kind.with_defaults(args)
+            for problem in kind.check(full_args):
+                self.error(f"{label}: {problem.message}", problem.hint or "", arg_locs.get(problem.arg, loc), 30)
+        else:
+            full_args = dict(args)
+        lo, hi = kind.inputs
+        if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
+            want = f"exactly {lo}" if lo == hi else f"at least {lo}"
+            hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
+                                                              "Concatenate to join several)"
+            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc, 20)
+        self.pending.append(_Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
+        return full
+
+    def _block(self, block: _Block, given: dict, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
+               local: str, inputs: list[Ref], loc: Location, stack: list[str]) -> Optional[Ref]:
+        if block.name in stack:
+            self.error(f"block '{block.name}' uses itself ({' -> '.join(stack + [block.name])})",
+                       "a block cannot contain itself", loc, 20)
+            return None
+        if len(inputs) > 1:
+            self.error(f"block '{block.name}' takes one input but receives {len(inputs)}",
+                       "join the inputs with a merge layer first", loc, 20)
+            return None
+        values = self._block_params(block, given, path, env, loc)
+        if values is None:
+            return None
+        inner = scope + (local,)
+        self.instances[inner] = BlockInstance(inner, block.name, loc)
+        self.symbols[inner] = {"in": inputs[0]} if inputs else {}
+        return self.entries(block.layers, block.path + ("layers",), inner, values, inputs[0] if inputs else None,
+                            stack + [block.name])
+
+    def _block_params(self, block: _Block, given: dict, path: PathKey, env: dict[str, Any],
+                      loc: Location) -> Optional[dict[str, Any]]:
+        ok = True
+        for name in given:
+            if name not in block.params:
+                hint = did_you_mean(str(name), list(block.params)) or \
+                    (f"its params are {', '.join(block.params)}" if block.params else "it takes no params")
+                self.error(f"block '{block.name}' has no param '{name}'", hint, self.doc.key_loc(path + (name,)), 20)
+                ok = False
+        values = dict(self.globals)
+        for name, default in block.params.items():
+            if name in given:
+                values[name] = self.subst(given[name], env, path + (name,))
+            elif default == REQUIRED:
+                self.error(f"block '{block.name}' needs the param '{name}'", f"add {name}: ... to its arguments",
+                           loc, 15)
+                ok = False
+            else:
+                values[name] = self.subst(default, values, block.path + ("params", name))
+        return values if ok else None
+
+    # ------------------------------------------------------------ names
+    def resolve(self, ref: Ref, seen: tuple = ()) -> str:
+        if isinstance(ref, str):
+            return ref
+        table = self.symbols.get(ref.scope, {})
+        if ref.name not in table:
+            known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
+            hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
+            where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
+            raise _Unresolved(SpecError(f"unknown name '{ref.name}'{where}", hint, ref.loc, 20))
+        if ref in seen:
+            raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc, 20))
+        return self.resolve(table[ref.name], seen + (ref,))
+
+    def _resolve_all(self) -> dict[int, list[str]]:
+        resolved: dict[int, list[str]] = {}
+        for p in self.pending:
+            names = []
+            for ref in p.inputs:
+                try:
+                    names.append(self.resolve(ref))
+                except _Unresolved as exc:
+                    self.errors.append(exc.error)
+            resolved[id(p)] = names
+        return resolved
+
+
+class _Unresolved(Exception):
+    def __init__(self, error: SpecError) -> None:
+        self.error = error
+
+
+class _Invalid(str):
+    """Marks a value whose expression failed (already reported)."""
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 0 and all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value)
+
+
+def _snake(name: str) -> str:
+    """Keras-style default names.
+
+    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU")
+    ('conv2d', 'batch_normalization', 're_lu')
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def lower(doc: Document) -> Graph:
+    """Lower a structurally valid document to the graph IR; raise SpecErrors."""
+    return _Lowering(doc, all_kinds()).run()

@@ -1,0 +1,1 @@
+"""Layer kinds: one module per family, all found through ``registry.all_kinds()``."""

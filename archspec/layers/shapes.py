@@ -1,0 +1,139 @@
+"""Shape arithmetic as pure functions on integers and tuples, exactly as Keras computes it.
+
+``None`` stands for an unknown size and propagates, as in Keras.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+Dim = Optional[int]
+
+
+def as_tuple(value: int | Sequence[int], n: int) -> tuple[int, ...]:
+    """Keras's scalar-for-tuple rule.
+
+    >>> as_tuple(3, 2), as_tuple([1, 2], 2)
+    ((3, 3), (1, 2))
+    """
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,) * n
+
+
+def dilated(kernel: int, dilation: int = 1) -> int:
+    """Extent of a dilated kernel: d*(K-1)+1.
+
+    >>> dilated(3, 2)
+    5
+    """
+    return dilation * (kernel - 1) + 1
+
+
+def conv_length(size: Dim, kernel: int, stride: int = 1, padding: str = "valid",
+                dilation: int = 1, pad: tuple[int, int] = (0, 0)) -> Dim:
+    """Output length of a convolution or pooling along one axis.
+
+    ``valid``: floor((H + P_b + P_a - d(K-1) - 1) / S) + 1 with explicit pads;
+    ``same`` and ``causal``: ceil(H / S).
+
+    >>> conv_length(32, 5)
+    28
+    >>> conv_length(224, 7, 2, "same")
+    112
+    >>> conv_length(227, 11, 4)
+    55
+    >>> conv_length(10, 3, 1, "valid", 2, (2, 2))
+    10
+    >>> conv_length(None, 3) is None
+    True
+    """
+    if size is None:
+        return None
+    if padding in ("same", "causal"):
+        return (size - 1) // stride + 1
+    return (size + pad[0] + pad[1] - dilated(kernel, dilation)) // stride + 1
+
+
+def same_pads(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """The (before, after) zero padding that Keras/TF apply for ``padding='same'``.
+
+    The extra pixel of an odd total goes after, as TensorFlow does.
+
+    >>> same_pads(224, 7, 2)
+    (2, 3)
+    >>> same_pads(5, 3, 1)
+    (1, 1)
+    """
+    out = (size - 1) // stride + 1
+    total = max((out - 1) * stride + dilated(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def transpose_length(size: Dim, kernel: int, stride: int = 1, padding: str = "valid",
+                     output_padding: Optional[int] = None, dilation: int = 1) -> Dim:
+    """Output length of a transposed convolution (Keras's ``compute_conv_transpose_output_length``).
+
+    >>> transpose_length(7, 3, 2, "same")
+    14
+    >>> transpose_length(7, 3, 2, "valid")
+    15
+    >>> transpose_length(7, 3, 2, "same", 1)
+    14
+    >>> transpose_length(7, 4, 2, "valid", 0)
+    16
+    """
+    if size is None:
+        return None
+    k = dilated(kernel, dilation)
+    if output_padding is None:
+        if padding == "valid":
+            return size * stride + max(k - stride, 0)
+        return size * stride
+    pad = k // 2 if padding == "same" else 0
+    return (size - 1) * stride + k - 2 * pad + output_padding
+
+
+def pool_length(size: Dim, pool: int, stride: int, padding: str = "valid",
+                pad: tuple[int, int] = (0, 0)) -> Dim:
+    """Output length of pooling: valid floor((H + P - K)/S) + 1, same ceil(H/S).
+
+    >>> pool_length(28, 2, 2), pool_length(7, 2, 2, "same"), pool_length(7, 3, 2)
+    (14, 4, 3)
+    """
+    return conv_length(size, pool, stride, padding, 1, pad)
+
+
+def product(dims: Sequence[Dim]) -> Dim:
+    """Product of sizes, None if any is unknown.
+
+    >>> product((5, 5, 16)), product((None, 3))
+    (400, None)
+    """
+    result = 1
+    for d in dims:
+        if d is None:
+            return None
+        result *= d
+    return result
+
+
+def ceil_div(a: int, b: int) -> int:
+    """
+    >>> ceil_div(7, 2)
+    4
+    """
+    return -(-a // b)
+
+
+def fmt_shape(shape: Sequence[Dim]) -> str:
+    """A shape as people write it: ``[28, 28, 6]``, unknown sizes as ``?``.
+
+    >>> fmt_shape((28, None, 6))
+    '[28, ?, 6]'
+    """
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+__all__ = ["as_tuple", "dilated", "conv_length", "same_pads", "transpose_length", "pool_length",
+           "product", "ceil_div", "fmt_shape", "math"]

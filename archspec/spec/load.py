@@ -1,0 +1,254 @@
+"""Load a spec file: safe YAML with YAML 1.2 scalars, duplicate-key errors and positions.
+
+PyYAML's ``safe_load`` follows YAML 1.1: ``1e-3`` stays a string, ``no`` becomes False and
+a duplicate key silently wins. We compose PyYAML's node tree with YAML 1.2 core-schema
+resolvers and build the data ourselves, so every value keeps its line and column and only
+plain data types (maps, lists, strings, numbers, booleans, null) can ever be produced.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from archspec.errors import Location, SpecError, SpecErrors
+
+PathKey = tuple  # a path into the data: keys and list indices
+
+
+class _Resolver12(BaseResolver):
+    """Implicit tags of the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL, _NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
+_MAP, _SEQ, _MERGE = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:merge"
+
+_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+_Resolver12.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
+_Resolver12.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+_Resolver12.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+0123456789."))
+_Resolver12.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
+_Resolver12.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+
+
+class _Composer(Reader, Scanner, Parser, Composer, _Resolver12):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _Resolver12.__init__(self)
+
+
+def _int(text: str) -> int:
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+_SCALARS = {
+    _STR: str,
+    _INT: _int,
+    _FLOAT: _float,
+    _BOOL: lambda t: t.lower() == "true",
+    _NULL: lambda t: None,
+}
+
+
+@dataclass
+class Document:
+    """A loaded spec: plain data plus the position of every value and every key."""
+
+    path: str
+    data: Any
+    text: str = ""
+    positions: dict[PathKey, Location] = field(default_factory=dict)
+    key_positions: dict[PathKey, Location] = field(default_factory=dict)
+
+    def loc(self, path: PathKey) -> Location:
+        """Position of the value at ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path and path not in self.positions:
+            path = path[:-1]
+        return self.positions.get(path, Location(self.path, 1, 1))
+
+    def key_loc(self, path: PathKey) -> Location:
+        """Position of the key whose value is at ``path`` (of the item, for list items)."""
+        path = tuple(path)
+        return self.key_positions.get(path) or self.loc(path)
+
+
+def _mark(file: str, node: Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording positions and errors."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.errors: list[SpecError] = []
+
+    def build(self, node: Node, path: PathKey) -> Any:
+        self.doc.positions[path] = _mark(self.doc.path, node)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, SequenceNode):
+            self._check_tag(node, _SEQ)
+            return [self._item(child, path + (i,)) for i, child in enumerate(node.value)]
+        self._check_tag(node, _MAP)
+        return self._mapping(node, path)
+
+    def _item(self, child: Node, path: PathKey) -> Any:
+        self.doc.key_positions[path] = _mark(self.doc.path, child)
+        return self.build(child, path)
+
+    def _mapping(self, node: MappingNode, path: PathKey) -> dict:
+        result: dict = {}
+        for key_node, value_node in self._pairs(node):
+            if not isinstance(key_node, ScalarNode):
+                self.errors.append(SpecError("a mapping key must be a plain value, not a list or mapping",
+                                             "write the key as text", _mark(self.doc.path, key_node)))
+                continue
+            key = self._scalar(key_node)
+            key = key if isinstance(key, (str, int, float, bool)) or key is None else str(key)
+            if key in result:
+                first = self.doc.key_positions[path + (key,)]
+                self.errors.append(SpecError(
+                    f"duplicate key '{key}' (first written at line {first.line})",
+                    "a key may appear once in a mapping; remove or rename one of them",
+                    _mark(self.doc.path, key_node), rank=5))
+                continue
+            self.doc.key_positions[path + (key,)] = _mark(self.doc.path, key_node)
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def _pairs(self, node: MappingNode) -> Iterator[tuple[Node, Node]]:
+        """Key/value pairs, with YAML merge keys (``<<: *anchor``) expanded in place."""
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                yield key_node, value_node
+                continue
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, MappingNode):
+                    yield from self._pairs(source)
+                else:
+                    self.errors.append(SpecError("'<<' must merge a mapping", "point it at an anchored mapping",
+                                                 _mark(self.doc.path, source)))
+
+    def _check_tag(self, node: Node, expected: str) -> None:
+        if node.tag != expected:
+            self._unsafe_tag(node)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
+            self._unsafe_tag(node)
+            return node.value
+        try:
+            return construct(node.value)
+        except ValueError:
+            self.errors.append(SpecError(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}",
+                                         "remove the explicit tag or fix the value", _mark(self.doc.path, node)))
+            return node.value
+
+    def _unsafe_tag(self, node: Node) -> None:
+        self.errors.append(SpecError(
+            f"the YAML tag '{node.tag}' is not allowed",
+            "a spec holds only plain data (mappings, lists, text, numbers, booleans); remove the tag",
+            _mark(self.doc.path, node), rank=5))
+
+
+def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = "fix the YAML syntax at this place"
+    line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+    if "${" in line and "{" in line.split("${", 1)[0]:
+        hint = ("YAML reads '{' inside a flow mapping as a nested mapping: quote the expression, "
+                "e.g. filters: \"${filters * 4}\"")
+    elif "\t" in line[: (mark.column + 1) if mark else 0]:
+        hint = "YAML does not allow tabs for indentation; indent with spaces"
+    return SpecError(f"YAML syntax error: {problem}", hint, loc, rank=0)
+
+
+def load_text(text: str, path: str = "<string>") -> Document:
+    """Parse spec text into a Document; raise SpecErrors with positions.
+
+    >>> doc = load_text("a: 1e-3\\nb: no\\nc: [1, 0x10]\\n")
+    >>> doc.data
+    {'a': 0.001, 'b': 'no', 'c': [1, 16]}
+    >>> str(doc.loc(("c", 1)))
+    '<string>:3:8'
+    """
+    doc = Document(path=path, data=None, text=text)
+    try:
+        composer = _Composer(text)
+        try:
+            root = composer.get_single_node()
+        finally:
+            composer.dispose()
+    except yaml.MarkedYAMLError as exc:
+        raise SpecErrors([_syntax_error(path, text, exc)]) from None
+    except yaml.YAMLError as exc:  # reader errors: bad characters, encodings
+        raise SpecErrors([SpecError(f"cannot read the file as YAML: {exc}", "save it as UTF-8 text",
+                                    Location(path, 1, 1), rank=0)]) from None
+    if root is None:
+        raise SpecErrors([SpecError("the file is empty", "a spec needs at least 'archspec: 1', 'name', "
+                                    "an input and 'layers'", Location(path, 1, 1), rank=0)])
+    builder = _Builder(doc)
+    doc.data = builder.build(root, ())
+    if builder.errors:
+        raise SpecErrors(builder.errors)
+    return doc
+
+
+def load_file(path: str | Path) -> Document:
+    """Read and parse a spec file; a missing or unreadable file is a SpecError."""
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecErrors([SpecError(f"no such file: {shown}", "check the path", Location(shown), rank=0)]) from None
+    except IsADirectoryError:
+        raise SpecErrors([SpecError(f"{shown} is a directory, not a spec file", "name a .yaml file",
+                                    Location(shown), rank=0)]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecErrors([SpecError(f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8",
+                                    Location(shown), rank=0)]) from None
+    except OSError as exc:
+        raise SpecErrors([SpecError(f"cannot read {shown}: {exc.strerror}", "check the path and its permissions",
+                                    Location(shown), rank=0)]) from None
+    return load_text(text, shown)

@@ -1,0 +1,131 @@
+"""The JSON Schema of a spec file, generated from the layer registry.
+
+``published_schema()`` is what editors read (``schemas/archspec.schema.json``): every layer
+and argument with its description, and ``$name``/``${...}`` accepted wherever a value goes.
+``structural_schema()`` is the first validation pass: the same document shape, with layer
+arguments left to the second pass, which checks them after expressions are evaluated.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from archspec.layers.registry import LayerKind, all_kinds
+
+SCHEMA_ID = "https://raw.githubusercontent.com/archspec/archspec/main/schemas/archspec.schema.json"
+EXPR = {"type": "string", "pattern": r"\$", "description": "A $reference or ${expression}."}
+ENTRY_KEYS = {
+    "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+             "description": "The layer's name, unique in its scope; other entries refer to it."},
+    "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+               "description": "A name or list of names this entry takes; default: the entry just above "
+                              "('previous'). Inside a block, 'in' is the block's input."},
+    "repeat": {"oneOf": [{"type": "integer", "minimum": 1}, EXPR],
+               "description": "Apply the entry this many times in sequence."},
+    "expect": {"$ref": "#/$defs/shape", "description": "The output shape this entry must have (checked by "
+                                                       "validate and summary)."},
+}
+LIMITS = {
+    "type": "object", "additionalProperties": False,
+    "description": "Budgets: exceeding one is a validation error.",
+    "properties": {
+        "max_params": {"type": "integer", "minimum": 0, "description": "Most parameters allowed."},
+        "max_macs": {"type": "integer", "minimum": 0, "description": "Most multiply-accumulates per sample."},
+        "max_activation_bytes": {"type": "integer", "minimum": 0,
+                                 "description": "Most bytes of activations for one sample (float32)."},
+    },
+}
+
+
+def _train_schema() -> dict[str, Any]:
+    try:
+        from archspec.train.schema import TRAIN_SCHEMA
+    except ImportError:  # the training package is optional for analysis-only installs
+        return {"type": "object", "description": "Training settings (see `archspec train`)."}
+    return copy.deepcopy(TRAIN_SCHEMA)
+
+
+def _with_expressions(schema: dict[str, Any]) -> dict[str, Any]:
+    """Accept a $reference/${expression} anywhere the schema accepts a value."""
+    return {"anyOf": [schema, {"$ref": "#/$defs/expr"}]}
+
+
+def kind_schema(kind: LayerKind, expressions: bool) -> dict[str, Any]:
+    """The arguments of one layer kind as a JSON Schema object."""
+    properties = {}
+    for arg in kind.args:
+        schema = dict(copy.deepcopy(arg.schema))
+        schema = _with_expressions(schema) if expressions else schema
+        schema["description"] = arg.doc + (f" Default: {arg.default!r}." if not arg.required else " Required.")
+        properties[arg.name] = schema
+    result: dict[str, Any] = {"type": ["object", "null"], "description": kind.doc, "properties": properties,
+                              "additionalProperties": False}
+    required = [a.name for a in kind.args if a.required]
+    if required:
+        result["required"] = required
+    return result
+
+
+def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[str, Any]:
+    entry_props = dict(ENTRY_KEYS)
+    entry_props.update({name: {"$ref": f"#/$defs/layer/{name}"} for name in kinds})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "archspec network spec, version 1",
+        "description": "A neural network described in Keras words. See spec-language.md.",
+        "type": "object",
+        "required": ["archspec", "name", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "archspec": {"const": 1, "description": "Format version of the spec language (1)."},
+            "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+                     "description": "The network's name; becomes the Keras model's name."},
+            "description": {"type": "string", "description": "What the network is, with its paper."},
+            "input": {"$ref": "#/$defs/shape", "description": "The one input's shape without the batch axis, "
+                      "channels last (e.g. [32, 32, 1]); it is called 'input'."},
+            "inputs": {"type": "object", "minProperties": 1, "additionalProperties": {"$ref": "#/$defs/shape"},
+                       "description": "Several named inputs: a map name -> shape."},
+            "outputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                        "description": "The entries whose outputs are the model's outputs; default: the last."},
+            "vars": {"type": "object", "description": "Named values for $name and ${...} expressions."},
+            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"},
+                       "description": "Reusable, parameterised sub-networks, used like layers."},
+            "layers": {"$ref": "#/$defs/layer_list"},
+            "limits": LIMITS,
+            "train": _train_schema(),
+        },
+        "$defs": {
+            "expr": EXPR,
+            "shape": {"type": "array", "minItems": 1, "description": "A shape without the batch axis; null = unknown.",
+                      "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, {"$ref": "#/$defs/expr"}]}},
+            "block": {"type": "object", "required": ["layers"], "additionalProperties": False,
+                      "properties": {
+                          "description": {"type": "string", "description": "What the block is."},
+                          "params": {"type": "object", "description": "Parameter names and defaults; the word "
+                                     "'required' marks one without a default."},
+                          "layers": {"$ref": "#/$defs/layer_list"}}},
+            "layer_list": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/entry"},
+                           "description": "Entries in order: layers or blocks, one key each."},
+            "entry": {
+                "description": "A layer or block: one key naming its type (with its arguments) plus optional "
+                               "name, inputs, repeat, expect. A bare string is a layer without arguments.",
+                "anyOf": [{"type": "string"},
+                          {"type": "object", "minProperties": 1, "properties": entry_props,
+                           "additionalProperties": {"type": ["object", "null"],
+                                                    "description": "A block defined under 'blocks', with its params."}}]},
+            "layer": layer_args,
+        },
+    }
+
+
+def published_schema() -> dict[str, Any]:
+    kinds = all_kinds()
+    return _document(kinds, {name: kind_schema(kind, expressions=True) for name, kind in sorted(kinds.items())})
+
+
+def structural_schema() -> dict[str, Any]:
+    kinds = all_kinds()
+    schema = _document(kinds, {name: {"type": ["object", "null"]} for name in kinds})
+    schema["$defs"]["entry"] = {"type": ["string", "object"], "minProperties": 1}
+    return schema
