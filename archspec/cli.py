@@ -174,7 +174,7 @@ def _register_extensions() -> None:
     """Commands that live with their subsystems (training, zoo, pictures...)."""
     import importlib
 
-    for module in ("archspec.train.cli", "archspec.analysis.cli"):
+    for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:

@@ -104,7 +104,7 @@ class _Lowering:
         expectations = tuple(Expectation(self.resolve(r), shape, loc) for r, shape, loc in self.expectations)
         if self.errors:
             raise SpecErrors(self.errors)
-        ordered = topological_order(nodes, inputs, out_names)
+        ordered = topological_order(nodes, inputs, out_names, input_locs)
         limits = data.get("limits") or {}
         return Graph(str(data["name"]), inputs, input_locs, ordered, out_names, self.doc.path,
                      str(data.get("description", "")), expectations, self.instances, limits,
@@ -365,10 +365,10 @@ def _is_shape(value: Any) -> bool:
 def _snake(name: str) -> str:
     """Keras-style default names.
 
-    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU")
-    ('conv2d', 'batch_normalization', 're_lu')
+    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU"), _snake("MaxPooling2D")
+    ('conv2d', 'batch_normalization', 're_lu', 'max_pooling2d')
     """
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
 
 
 def lower(doc: Document) -> Graph:

@@ -1,37 +1,41 @@
 """Topological order of the IR, with cycles and unconnected layers reported where written."""
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from typing import Mapping, Sequence
 
-from archspec.errors import SpecError, SpecErrors
+from archspec.errors import Location, SpecError, SpecErrors
 from archspec.graph.ir import Node
 
 
-def topological_order(nodes: Sequence[Node], inputs: Mapping[str, tuple], outputs: Sequence[str]) -> tuple[Node, ...]:
-    """Kahn's algorithm, stable in file order; raise SpecErrors on a cycle or dead layer."""
+def topological_order(nodes: Sequence[Node], inputs: Mapping[str, tuple], outputs: Sequence[str],
+                      input_locs: Mapping[str, Location] | None = None) -> tuple[Node, ...]:
+    """Kahn's algorithm taking the earliest-written ready node first, so the order is the
+    file's wherever the file's order is valid; raise SpecErrors on a cycle or dead layer."""
     by_name = {n.name: n for n in nodes}
+    position = {n.name: i for i, n in enumerate(nodes)}
     waiting = {n.name: sum(1 for i in n.inputs if i in by_name) for n in nodes}
     users: dict[str, list[str]] = {}
     for n in nodes:
         for i in n.inputs:
             users.setdefault(i, []).append(n.name)
-    ready = deque(n.name for n in nodes if waiting[n.name] == 0)
+    ready = [position[n.name] for n in nodes if waiting[n.name] == 0]
+    heapq.heapify(ready)
     ordered: list[Node] = []
     while ready:
-        name = ready.popleft()
-        ordered.append(by_name[name])
-        for user in users.get(name, []):
+        node = nodes[heapq.heappop(ready)]
+        ordered.append(node)
+        for user in users.get(node.name, []):
             waiting[user] -= 1
             if waiting[user] == 0:
-                ready.append(user)
+                heapq.heappush(ready, position[user])
     if len(ordered) < len(nodes):
         stuck = [n for n in nodes if waiting[n.name] > 0]
         cycle = _find_cycle(stuck, by_name)
         raise SpecErrors([SpecError(f"the layers {' -> '.join(cycle)} form a cycle",
                                     "a layer cannot take its own output as input; check 'inputs'",
                                     by_name[cycle[0]].loc, 20)])
-    _check_connected(ordered, inputs, outputs)
+    _check_connected(ordered, inputs, outputs, input_locs or {})
     return tuple(ordered)
 
 
@@ -44,7 +48,8 @@ def _find_cycle(stuck: list[Node], by_name: dict[str, Node]) -> list[str]:
     return path[path.index(node.name):] + [node.name]
 
 
-def _check_connected(ordered: list[Node], inputs: Mapping[str, tuple], outputs: Sequence[str]) -> None:
+def _check_connected(ordered: list[Node], inputs: Mapping[str, tuple], outputs: Sequence[str],
+                     input_locs: Mapping[str, Location]) -> None:
     """Every layer must feed an output and every input must be used, or Keras would drop them."""
     needed = set(outputs)
     for node in reversed(ordered):
@@ -53,6 +58,6 @@ def _check_connected(ordered: list[Node], inputs: Mapping[str, tuple], outputs: 
     errors = [SpecError(f"layer '{n.name}' does not lead to any output", "connect it, list it under 'outputs:', "
                         "or remove it", n.loc, 40) for n in ordered if n.name not in needed]
     errors += [SpecError(f"input '{name}' is not used by any layer", "give it to a layer with 'inputs:' or remove it",
-                         None, 40) for name in inputs if name not in needed]
+                         input_locs.get(name), 40) for name in inputs if name not in needed]
     if errors:
         raise SpecErrors(errors)
