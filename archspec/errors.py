@@ -35,7 +35,8 @@ class ArchspecError(Exception):
         self.message = message
         self.hint = hint
         self.loc = loc
-        # Lower rank = more relevant; the first-shown error is the lowest rank, earliest line.
+        # Rank <= 10 marks problems with the file as a whole (YAML, version, missing keys), shown
+        # first; the others are shown in file order, as a compiler does.
         self.rank = rank
 
     def format(self) -> str:
@@ -49,7 +50,7 @@ class ArchspecError(Exception):
 
     def sort_key(self) -> tuple:
         loc = self.loc or Location("")
-        return (self.rank, loc.file, loc.line, loc.col, self.message)
+        return (self.rank > 10, loc.file, loc.line, loc.col, self.rank, self.message)
 
 
 class SpecError(ArchspecError):

@@ -199,6 +199,11 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
     if "${" in line and "{" in line.split("${", 1)[0]:
         hint = ("YAML reads '{' inside a flow mapping as a nested mapping: quote the expression, "
                 "e.g. filters: \"${filters * 4}\"")
+    elif exc.context and "flow" in exc.context and exc.context_mark is not None:
+        opened = exc.context_mark
+        bracket = "[" if "sequence" in exc.context else "{"
+        hint = (f"the '{bracket}' opened at line {opened.line + 1}, column {opened.column + 1} is not closed, "
+                "or its items are not separated by commas")
     elif "\t" in line[: (mark.column + 1) if mark else 0]:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
     return SpecError(f"YAML syntax error: {problem}", hint, loc, rank=0)

@@ -115,9 +115,13 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
     """Pass 2: one layer's (evaluated) arguments against its kind's argument schemas."""
     errors: list[SpecError] = []
     arg_map = kind.arg_map
+    misspelled: set[str] = set()
     for name, value in given.items():
         if name not in arg_map:
-            hint = did_you_mean(str(name), list(arg_map)) or (
+            close = did_you_mean(str(name), list(arg_map))
+            if close:
+                misspelled.add(close.split("'")[1])
+            hint = close or (
                 f"{kind.name} takes {', '.join(arg_map)}" if arg_map else f"{kind.name} takes no arguments")
             errors.append(SpecError(f"{label}: unknown argument '{name}'", hint, key_locs.get(name, key_loc), rank=20))
             continue
@@ -126,7 +130,7 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
             errors.append(SpecError(f"{label}: '{name}' must be {arg.expects}; received: {value!r}",
                                     f"see `archspec layers {kind.name}`", arg_locs.get(name, key_loc), rank=30))
     for arg in kind.args:
-        if arg.required and arg.name not in given:
+        if arg.required and arg.name not in given and arg.name not in misspelled:
             errors.append(SpecError(f"{label}: missing required argument '{arg.name}'",
                                     f"add {arg.name}: ({arg.expects})", key_loc, rank=15))
     return errors
