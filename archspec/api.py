@@ -4,7 +4,8 @@ Nothing here imports TensorFlow or Keras; ``archspec.keras_backend`` does that.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -28,12 +29,17 @@ class Compiled:
         return self.document.path
 
 
-def check_document(doc: Document) -> Compiled:
-    """Validate, lower and analyse a loaded document; raise SpecErrors listing every problem."""
+def check_document(doc: Document, expectations: bool = True) -> Compiled:
+    """Validate, lower and analyse a loaded document; raise SpecErrors listing every problem.
+
+    ``expectations=False`` skips ``expect:`` (written for the file's own input size).
+    """
     errors = structural_errors(doc)
     if errors:
         raise SpecErrors(errors)
     graph = lower(doc)
+    if not expectations:
+        graph = replace(graph, expectations=())
     return Compiled(doc, graph, analyse(graph))
 
 
@@ -41,13 +47,14 @@ def compile_spec(path: str | Path, overrides: Sequence[str] = (), input_shape: O
     """Load a spec file and run it through every analysis stage.
 
     ``overrides`` are ``key.path=value`` strings (``--set``); ``input_shape`` replaces the
-    single input's shape, written ``64x64x3`` with ``?`` for an unknown size.
+    single input's shape, written ``64x64x3`` with ``?`` for an unknown size; ``expect:``
+    assertions then do not apply, since they were written for the file's own input.
     """
     doc = load_file(path)
     overrides = list(overrides)
     if input_shape is not None:
-        overrides.append(f"{_input_key(doc)}={parse_input_shape(input_shape)}")
-    return check_document(apply_overrides(doc, overrides))
+        overrides.append(f"{_input_key(doc)}={json.dumps(parse_input_shape(input_shape))}")
+    return check_document(apply_overrides(doc, overrides), expectations=input_shape is None)
 
 
 def compile_text(text: str, path: str = "<string>", overrides: Sequence[str] = ()) -> Compiled:

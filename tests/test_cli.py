@@ -1,0 +1,178 @@
+"""The commands as a user runs them: exit codes, the JSON contract, no TensorFlow for analysis."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from archspec.cli import main
+from archspec.spec.schema import published_schema
+from conftest import ROOT
+
+RESNET_LIKE = """\
+archspec: 1
+name: small_resnet
+input: [32, 32, 3]
+blocks:
+  Basic:
+    params: {filters: required, strides: 1}
+    layers:
+      - Conv2D: {filters: $filters, kernel_size: 3, strides: $strides, padding: same, use_bias: false}
+      - BatchNormalization
+      - ReLU
+      - Conv2D: {filters: $filters, kernel_size: 3, padding: same, use_bias: false}
+      - BatchNormalization: {}
+        name: body
+      - Conv2D: {filters: $filters, kernel_size: 1, strides: $strides, use_bias: false}
+        inputs: in
+        name: shortcut
+      - Add: {}
+        inputs: [shortcut, body]
+      - ReLU
+layers:
+  - Conv2D: {filters: 16, kernel_size: 3, padding: same}
+  - Basic: {filters: 16}
+    name: stage1
+  - Basic: {filters: 32, strides: 2}
+    name: stage2
+    expect: [16, 16, 32]
+  - GlobalAveragePooling2D
+  - Dense: {units: 10, activation: softmax}
+"""
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture()
+def resnet(tmp_path: Path) -> Path:
+    path = tmp_path / "small_resnet.yaml"
+    path.write_text(RESNET_LIKE)
+    return path
+
+
+def test_validate_is_silent_on_success() -> None:
+    result = CliRunner().invoke(main, ["validate", str(ROOT / "specs" / "lenet5.yaml")])
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_summary_json_contract_agrees_with_keras(resnet: Path) -> None:
+    from archspec.api import compile_spec
+    from archspec.keras_backend.build import build_model, keras_name
+
+    result = CliRunner().invoke(main, ["summary", str(resnet), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("name", "inputs", "output_shapes", "total_params", "trainable_params", "non_trainable_params",
+                "layers"):
+        assert key in data
+    model = build_model(compile_spec(resnet).graph)
+    assert data["total_params"] == model.count_params()
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    assert (data["trainable_params"], data["non_trainable_params"]) == (trainable, model.count_params() - trainable)
+    assert data["output_shapes"] == [list(model.output.shape[1:])]
+    for layer in data["layers"]:
+        assert set(layer) >= {"name", "type", "inputs", "output_shape", "params", "trainable_params", "line"}
+        assert layer["output_shape"] == list(model.get_layer(keras_name(layer["name"])).output.shape[1:])
+    assert data["inputs"] == {"input": [32, 32, 3]}
+    shortcut = next(l for l in data["layers"] if l["name"] == "stage2/shortcut")
+    assert shortcut["inputs"] == ["stage1/re_lu_2"] and shortcut["line"] == 14
+
+
+def test_table_has_block_subtotals_and_depth(resnet: Path) -> None:
+    full = CliRunner().invoke(main, ["summary", str(resnet)]).output
+    assert "stage1 (Basic)" in full and "  shortcut (Conv2D)" in full
+    collapsed = CliRunner().invoke(main, ["summary", str(resnet), "--depth", "1"]).output
+    assert "stage2 (Basic)" in collapsed and "shortcut" not in collapsed
+    assert full.splitlines()[-6:] == collapsed.splitlines()[-6:]  # the same totals
+
+
+def test_markdown(resnet: Path) -> None:
+    out = CliRunner().invoke(main, ["summary", str(resnet), "--format", "markdown"]).output
+    assert out.startswith("### small_resnet") and "| **stage1** | Basic |" in out
+
+
+def test_build_saves_a_loadable_model(resnet: Path, tmp_path: Path) -> None:
+    target = tmp_path / "net.keras"
+    result = CliRunner().invoke(main, ["build", str(resnet), "-o", str(target), "--verify"])
+    assert result.exit_code == 0, result.output
+    code = ("import keras, sys; m = keras.saving.load_model(sys.argv[1]); "
+            "print(m.name, m.count_params(), m.get_layer('stage2.shortcut').name)")
+    loaded = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert loaded.stdout.split() == ["small_resnet", "20362", "stage2.shortcut"], loaded.stderr
+
+
+def test_build_refuses_other_suffix(resnet: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["build", str(resnet), "-o", str(tmp_path / "net.h5")])
+    assert result.exit_code == 2 and "must end in .keras" in result.output
+
+
+def test_layers_lists_and_describes() -> None:
+    listing = CliRunner().invoke(main, ["layers"]).output
+    assert "Conv2D" in listing and "TiledConv2D" in listing
+    one = CliRunner().invoke(main, ["layers", "Conv2D"])
+    assert one.exit_code == 0 and "dilation_rate" in one.output
+    wrong = CliRunner().invoke(main, ["layers", "Conv2d"])
+    assert wrong.exit_code == 2 and "did you mean 'Conv2D'?" in wrong.output
+
+
+def test_input_override_propagates_unknown_sizes(resnet: Path) -> None:
+    out = CliRunner().invoke(main, ["summary", str(resnet), "--input", "64x?x3", "--format", "json"]).output
+    data = json.loads(out)
+    assert data["inputs"]["input"] == [64, None, 3]
+    assert next(l for l in data["layers"] if l["name"] == "stage2/body")["output_shape"] == [32, None, 32]
+
+
+def test_set_override(resnet: Path) -> None:
+    result = CliRunner().invoke(main, ["summary", str(resnet), "--set", "layers.4.Dense.units=7", "--format", "json"])
+    assert json.loads(result.output)["output_shapes"] == [[7]]
+
+
+def test_missing_file_is_a_user_error() -> None:
+    result = CliRunner().invoke(main, ["validate", "no/such/spec.yaml"])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_checked_in_schema_is_current() -> None:
+    checked_in = json.loads((ROOT / "schemas" / "archspec.schema.json").read_text())
+    assert checked_in == published_schema(), "regenerate: archspec schema -o schemas/archspec.schema.json"
+
+
+def test_schema_is_valid_and_documented() -> None:
+    schema = published_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for name, layer in schema["$defs"]["layer"].items():
+        assert layer["description"], name
+        for arg, sub in layer["properties"].items():
+            assert sub.get("description"), f"{name}.{arg}"
+    jsonschema.validate(__import__("yaml").safe_load((ROOT / "specs" / "lenet5.yaml").read_text()), schema)
+
+
+def test_analysis_commands_never_import_tensorflow(tmp_path: Path, resnet: Path) -> None:
+    poison = tmp_path / "poison"
+    for module in ("tensorflow", "keras"):
+        (poison / module).mkdir(parents=True)
+        (poison / module / "__init__.py").write_text(f"raise ImportError('{module} imported')\n")
+    env = {**os.environ, "PYTHONPATH": f"{poison}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for args in (["validate", str(resnet)], ["summary", str(resnet)], ["summary", str(resnet), "--format", "json"],
+                 ["layers"], ["layers", "Conv2D"], ["schema"]):
+        result = subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True,
+                                env=env, cwd=ROOT)
+        assert result.returncode == 0, (args, result.stderr)
+
+
+def test_summary_answers_quickly(resnet: Path) -> None:
+    start = time.perf_counter()
+    result = run("summary", str(resnet))
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0
+    assert elapsed < 5, f"cold summary took {elapsed:.2f}s"  # generous bound; see benchmarks/ for real numbers
