@@ -51,10 +51,11 @@ def spec(draw: st.DrawFn) -> str:
     text += [f"  - {json.dumps(layer)}" for layer in layers]
     if draw(st.booleans()):  # a two-branch merge on the last output
         merge = draw(st.sampled_from(["Add", "Concatenate", "Maximum", "Multiply"]))
-        text += ["  - {\"BatchNormalization\": {}}\n    name: trunk",
-                 f"  - {{\"Conv{n}D\": {{\"filters\": 4, \"kernel_size\": 3, \"padding\": \"same\"}}}}\n    name: a",
-                 f"  - {{\"Conv{n}D\": {{\"filters\": 4, \"kernel_size\": 1}}}}\n    name: b\n    inputs: trunk",
-                 f"  - {{\"{merge}\": {{}}}}\n    inputs: [a, b]"]
+        branches = [{"BatchNormalization": {}, "name": "trunk"},
+                    {f"Conv{n}D": {"filters": 4, "kernel_size": 3, "padding": "same"}, "name": "a"},
+                    {f"Conv{n}D": {"filters": 4, "kernel_size": 1}, "name": "b", "inputs": "trunk"},
+                    {merge: {}, "inputs": ["a", "b"]}]
+        text += [f"  - {json.dumps(entry)}" for entry in branches]
     text.append("  - \"Flatten\"\n  - {\"Dense\": {\"units\": 3}}")
     return "\n".join(text) + "\n"
 
