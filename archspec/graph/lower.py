@@ -204,8 +204,8 @@ class _Lowering:
             if out is None:
                 return previous
             inputs = [out]
-            if name is not None and repeat > 1:
-                table.setdefault(local, out)
+            if local != name:
+                table.setdefault(local, out)  # auto and repeat-instance names can be referred to too
         if name is not None:
             if name in table and (scope, name) in self.symbol_locs:
                 first = self.symbol_locs[(scope, name)]

@@ -135,7 +135,7 @@ class _Builder:
 
     def _mapping(self, node: MappingNode, path: PathKey) -> dict:
         result: dict = {}
-        for key_node, value_node in self._pairs(node):
+        for key_node, value_node, from_merge in self._pairs(node):
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(SpecError("a mapping key must be a plain value, not a list or mapping",
                                              "write the key as text", _mark(self.doc.path, key_node)))
@@ -143,26 +143,31 @@ class _Builder:
             key = self._scalar(key_node)
             key = key if isinstance(key, (str, int, float, bool)) or key is None else str(key)
             if key in result:
-                first = self.doc.key_positions[path + (key,)]
-                self.errors.append(SpecError(
-                    f"duplicate key '{key}' (first written at line {first.line})",
-                    "a key may appear once in a mapping; remove or rename one of them",
-                    _mark(self.doc.path, key_node), rank=5))
+                if not from_merge:  # a merged key never overrides an explicit one (YAML's rule)
+                    first = self.doc.key_positions[path + (key,)]
+                    self.errors.append(SpecError(
+                        f"duplicate key '{key}' (first written at line {first.line})",
+                        "a key may appear once in a mapping; remove or rename one of them",
+                        _mark(self.doc.path, key_node), rank=5))
                 continue
             self.doc.key_positions[path + (key,)] = _mark(self.doc.path, key_node)
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def _pairs(self, node: MappingNode) -> Iterator[tuple[Node, Node]]:
-        """Key/value pairs, with YAML merge keys (``<<: *anchor``) expanded in place."""
+    def _pairs(self, node: MappingNode) -> Iterator[tuple[Node, Node, bool]]:
+        """Key/value pairs, explicit ones first, then those of YAML merge keys (``<<: *anchor``)."""
+        merges = []
         for key_node, value_node in node.value:
-            if key_node.tag != _MERGE:
-                yield key_node, value_node
-                continue
+            if key_node.tag == _MERGE:
+                merges.append(value_node)
+            else:
+                yield key_node, value_node, False
+        for value_node in merges:
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for source in sources:
                 if isinstance(source, MappingNode):
-                    yield from self._pairs(source)
+                    for key_node, inner, _ in self._pairs(source):
+                        yield key_node, inner, True
                 else:
                     self.errors.append(SpecError("'<<' must merge a mapping", "point it at an anchored mapping",
                                                  _mark(self.doc.path, source)))

@@ -1,0 +1,124 @@
+"""The loader (YAML 1.2, positions, safety) and the expression language."""
+from __future__ import annotations
+
+import pytest
+
+from archspec.api import compile_text
+from archspec.errors import SpecErrors
+from archspec.spec.expressions import ExpressionError, evaluate
+from archspec.spec.load import load_text
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1e-3", 0.001), ("1.5E+2", 150.0), ("no", "no"), ("yes", "yes"), ("off", "off"), ("true", True),
+    ("False", False), ("null", None), ("~", None), ("010", 10), ("0o10", 8), ("0x1F", 31), (".inf", float("inf")),
+    ("1_000", "1_000"), ("'3'", "3"),
+])
+def test_yaml_12_scalars(text: str, value: object) -> None:
+    assert load_text(f"v: {text}\n").data["v"] == value
+
+
+def test_positions_of_values_and_keys() -> None:
+    doc = load_text("a:\n  b: [1, 2]\n  c: {d: x}\n")
+    assert (doc.loc(("a", "b", 1)).line, doc.loc(("a", "b", 1)).col) == (2, 10)
+    assert (doc.key_loc(("a", "c")).line, doc.key_loc(("a", "c")).col) == (3, 3)
+    assert doc.loc(("a", "c", "d", "missing")).line == 3  # falls back to the nearest ancestor
+
+
+def test_anchors_and_merge_keys() -> None:
+    doc = load_text("base: &b {filters: 8, kernel_size: 3}\nconv: {<<: *b, filters: 16}\n")
+    assert doc.data["conv"] == {"filters": 16, "kernel_size": 3}
+
+
+@pytest.mark.parametrize("text", [
+    "v: !!python/object/apply:os.system ['true']\n", "v: !!python/name:os.system ''\n", "v: !custom 3\n",
+    "v: !!binary aGk=\n",
+])
+def test_tags_are_refused(text: str) -> None:
+    with pytest.raises(SpecErrors, match="is not allowed"):
+        load_text(text)
+
+
+def test_duplicate_keys_are_errors_at_the_second_key() -> None:
+    with pytest.raises(SpecErrors) as info:
+        load_text("a: 1\nb:\n  c: 1\n  c: 2\n")
+    assert info.value.errors[0].loc.line == 4
+
+
+@pytest.mark.parametrize("expr, env, value", [
+    ("$f", {"f": 64}, 64), ("${f * 4}", {"f": 64}, 256), ("${f // 3}", {"f": 64}, 21), ("${f / 2}", {"f": 64}, 32.0),
+    ("${max(f, 2 ** 7)}", {"f": 64}, 128), ("${round(f * 0.75)}", {"f": 64}, 48),
+    ("${'same' if s == 1 else 'valid'}", {"s": 1}, "same"), ("${f > 10 and f < 100}", {"f": 64}, True),
+    ("${$f + 1}", {"f": 1}, 2), ("block_${i}", {"i": 3}, "block_3"), ("$flag", {"flag": False}, False),
+])
+def test_expressions(expr: str, env: dict, value: object) -> None:
+    assert evaluate(expr, env) == value
+
+
+@pytest.mark.parametrize("expr", [
+    "${__import__('os')}", "${f.__class__}", "${[1, 2]}", "${lambda: 1}", "${open('x')}", "${f[0]}",
+    "${(x := 3)}", "${2 ** 1000}", "${1 / 0}", "${}", "${f +}", "${g}",
+])
+def test_unsafe_or_broken_expressions_are_refused(expr: str) -> None:
+    with pytest.raises(ExpressionError):
+        evaluate(expr, {"f": 2})
+
+
+def test_block_params_repeat_and_nesting() -> None:
+    text = """\
+archspec: 1
+name: nested
+vars: {width: 4}
+input: [16, 16, 3]
+blocks:
+  Unit:
+    params: {filters: required}
+    layers:
+      - Conv2D: {filters: $filters, kernel_size: 3, padding: same}
+  Stage:
+    params: {filters: required, n: 2}
+    layers:
+      - Unit: {filters: $filters}
+        repeat: $n
+      - MaxPooling2D
+layers:
+  - Stage: {filters: "${width * 2}", n: 3}
+    name: s1
+    expect: [8, 8, 8]
+  - Stage: {filters: 16}
+  - Flatten
+"""
+    compiled = compile_text(text)
+    names = [n.name for n in compiled.graph.nodes]
+    assert names[:4] == ["s1/unit_1/conv2d_1", "s1/unit_2/conv2d_1", "s1/unit_3/conv2d_1", "s1/max_pooling2d_1"]
+    assert "stage_1/unit_2/conv2d_1" in names
+    assert compiled.analysis.output_shapes() == [(4 * 4 * 16,)]
+
+
+def test_block_that_uses_itself_is_an_error() -> None:
+    text = ("archspec: 1\nname: loop\ninput: [8]\nblocks:\n  B:\n    layers:\n      - B: {}\n"
+            "layers:\n  - B: {}\n")
+    with pytest.raises(SpecErrors, match="uses itself"):
+        compile_text(text)
+
+
+def test_named_inputs_and_two_outputs() -> None:
+    text = """\
+archspec: 1
+name: two_heads
+inputs: {image: [8, 8, 1], meta: [4]}
+outputs: [cls, reg]
+layers:
+  - Flatten: {}
+    inputs: image
+  - Concatenate: {}
+    inputs: [previous, meta]
+  - Dense: {units: 3, activation: softmax}
+    name: cls
+  - Dense: {units: 1}
+    inputs: concatenate_1
+    name: reg
+"""
+    compiled = compile_text(text)
+    assert compiled.analysis.output_shapes() == [(3,), (1,)]
+    assert compiled.graph.node("concatenate_1").inputs == ("flatten_1", "meta")
