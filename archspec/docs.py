@@ -1,6 +1,7 @@
 """Human-readable descriptions of the layer registry (``archspec layers``)."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Optional
 
@@ -43,7 +44,7 @@ def describe_kind(name: Optional[str]) -> str:
         lines.append("No arguments.")
     width = max((len(a.name) for a in kind.args), default=0)
     for arg in kind.args:
-        default = "required" if arg.required else f"default {arg.default!r}".replace("None", "null")
+        default = "required" if arg.required else f"default {json.dumps(arg.default)}"
         lines.append(f"  {arg.name.ljust(width)}  {arg.doc} ({default})")
         lines.append(f"  {' ' * width}  expects {arg.expects}")
     return "\n".join(lines)

@@ -90,7 +90,9 @@ def test_keras_refuses_what_the_analysis_refuses(text: str) -> None:
         compile_text(text)
         return
     except SpecErrors as exc:
-        assume("would be" in exc.format(True))
+        # Keras lets a transposed convolution produce a zero-length axis without complaint; we
+        # refuse it (a layer with no output is a mistake), so those cases are not compared.
+        assume("would be" in exc.format(True) and "Transpose" not in exc.format(True))
     graph = lower(load_text(text))
     with pytest.raises(Exception):
         build_model(graph)
