@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import archspec_layer, keras_kwargs, keras_layer, padding_layers
+from archspec.layers.build import archspec_layer, keras_layer, padding_layers
 from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
                                     padded, tuples, window)
 from archspec.layers.registry import Args, LayerError, LayerKind, Params, Shape, Window, register
@@ -272,4 +272,3 @@ register(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],
          _depthwise(1), _depthwise(2), _separable(1), _separable(2),
          _locally_connected(1), _locally_connected(2), _tiled())
 
-__all__ = ["keras_kwargs"]

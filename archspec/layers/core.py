@@ -5,7 +5,6 @@ from typing import Sequence
 
 from archspec.layers import args as A
 from archspec.layers.build import keras_layer
-from archspec.layers.common import expect_rank
 from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, register
 from archspec.layers.shapes import fmt_shape, product
 

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 from archspec.layers import args as A
 from archspec.layers.build import keras_layer
-from archspec.layers.common import AXES, check_positive_output, expect_rank
+from archspec.layers.common import AXES, expect_rank
 from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Shape, Window, register
 from archspec.layers.shapes import as_tuple
 
@@ -37,41 +37,28 @@ def _sides_arg(name: str, n: int, doc: str, default: Any) -> Arg:
     return Arg(name, schema, expects, doc, default)
 
 
-def _padding(n: int) -> LayerKind:
-    name = f"ZeroPadding{n}D"
+def _border(n: int, arg: str, sign: int) -> LayerKind:
+    """ZeroPadding (sign +1) and Cropping (sign -1): add or remove rows/columns at the borders."""
+    name = f"{'ZeroPadding' if sign > 0 else 'Cropping'}{n}D"
 
     def shape(args: Args, ins: Sequence[Shape]) -> Shape:
         expect_rank(name, ins[0], n)
-        pads = side_pairs(args["padding"], n)
-        return tuple(None if s is None else s + b + a for s, (b, a) in zip(ins[0][:-1], pads)) + (ins[0][-1],)
-
-    def win(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
-        return Window((1,) * n, (1,) * n, tuple(float(b) for b, _ in side_pairs(args["padding"], n)))
-
-    return LayerKind(name, "resize", f"Adds rows/columns of zeros around {n}-D feature maps.",
-                     (_sides_arg("padding", n, "Zeros added on each side.", 1),), shape,
-                     keras_layer(), window=win, rank=n + 1)
-
-
-def _cropping(n: int) -> LayerKind:
-    name = f"Cropping{n}D"
-
-    def shape(args: Args, ins: Sequence[Shape]) -> Shape:
-        expect_rank(name, ins[0], n)
-        crops = side_pairs(args["cropping"], n)
-        out = tuple(None if s is None else s - b - a for s, (b, a) in zip(ins[0][:-1], crops))
+        sides = side_pairs(args[arg], n)
+        out = tuple(None if s is None else s + sign * (b + a) for s, (b, a) in zip(ins[0][:-1], sides))
         for i, size in enumerate(out):
             if size is not None and size <= 0:
-                raise LayerError(f"cropping {crops[i][0] + crops[i][1]} from {AXES[n][i]} {ins[0][i]} leaves {size}",
-                                 "crop less", "cropping")
+                raise LayerError(f"cropping {sum(sides[i])} from {AXES[n][i]} {ins[0][i]} leaves {size}",
+                                 "crop less", arg)
         return out + (ins[0][-1],)
 
     def win(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
-        return Window((1,) * n, (1,) * n, tuple(-float(b) for b, _ in side_pairs(args["cropping"], n)))
+        return Window((1,) * n, (1,) * n, tuple(sign * float(b) for b, _ in side_pairs(args[arg], n)))
 
-    return LayerKind(name, "resize", f"Removes rows/columns at the borders of {n}-D feature maps.",
-                     (_sides_arg("cropping", n, "Amount removed on each side.", 1),), shape,
-                     keras_layer(), window=win, rank=n + 1)
+    doc = (f"Adds rows/columns of zeros around {n}-D feature maps." if sign > 0 else
+           f"Removes rows/columns at the borders of {n}-D feature maps.")
+    what = "Zeros added on each side." if sign > 0 else "Amount removed on each side."
+    return LayerKind(name, "resize", doc, (_sides_arg(arg, n, what, 1),), shape, keras_layer(), window=win,
+                     rank=n + 1)
 
 
 def _upsampling(n: int) -> LayerKind:
@@ -92,5 +79,5 @@ def _upsampling(n: int) -> LayerKind:
                      (size,) + extra, shape, keras_layer(), window=win, rank=n + 1)
 
 
-register(*[f(n) for f in (_padding, _cropping, _upsampling) for n in (1, 2, 3)])
-__all__ = ["side_pairs", "check_positive_output"]
+register(*[_border(n, "padding", +1) for n in (1, 2, 3)], *[_border(n, "cropping", -1) for n in (1, 2, 3)],
+         *[_upsampling(n) for n in (1, 2, 3)])
