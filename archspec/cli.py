@@ -84,7 +84,8 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...], quiet: bool) ->
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True)
-@click.option("--depth", type=click.IntRange(min=0), default=None, help="Collapse blocks nested deeper than N.")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Show N levels of nesting: 1 = top-level rows only, each block collapsed to one row.")
 @click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape; ? for an unknown size.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for activation memory.")

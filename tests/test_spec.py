@@ -122,3 +122,28 @@ layers:
     compiled = compile_text(text)
     assert compiled.analysis.output_shapes() == [(3,), (1,)]
     assert compiled.graph.node("concatenate_1").inputs == ("flatten_1", "meta")
+
+
+def test_repeat_zero_leaves_the_entry_out() -> None:
+    text = """\
+archspec: 1
+name: r0
+vars: {n: 1}
+input: [8, 8, 2]
+blocks:
+  Stage:
+    params: {blocks: required}
+    layers:
+      - Conv2D: {filters: 4, kernel_size: 3, padding: same}
+        name: first
+      - Conv2D: {filters: 4, kernel_size: 3, padding: same}
+        name: rest
+        repeat: ${blocks - 1}
+      - Add: {}
+        inputs: [first, rest]
+layers:
+  - Stage: {blocks: $n}
+"""
+    compiled = compile_text(text)
+    assert [n.name for n in compiled.graph.nodes] == ["stage_1/first", "stage_1/add_1"]
+    assert compiled.graph.node("stage_1/add_1").inputs == ("stage_1/first", "stage_1/first")

@@ -185,10 +185,14 @@ class _Lowering:
             return previous
         inputs = self._entry_inputs(entry, path, scope, previous)
         repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
-        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
-            self.error(f"repeat must be a positive integer; received: {repeat!r}", "fix repeat",
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
+            self.error(f"repeat must be an integer >= 0; received: {repeat!r}", "fix repeat",
                        self.doc.loc(path + ("repeat",)), 30)
             return previous
+        if repeat == 0:  # the entry is left out; its name (if any) stands for its input
+            if entry.get("name") is not None and len(inputs) == 1:
+                table[entry["name"]] = inputs[0]
+            return inputs[0] if len(inputs) == 1 else previous
         name = entry.get("name")
         if name in RESERVED or (not scope and name in self.symbols[()] and name in self._input_names()):
             self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)), 20)
@@ -365,10 +369,11 @@ def _is_shape(value: Any) -> bool:
 def _snake(name: str) -> str:
     """Keras-style default names.
 
-    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU"), _snake("MaxPooling2D")
-    ('conv2d', 'batch_normalization', 're_lu', 'max_pooling2d')
+    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU"), _snake("Conv2DTranspose")
+    ('conv2d', 'batch_normalization', 're_lu', 'conv2d_transpose')
     """
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # keras.src.utils.naming.to_snake_case
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def lower(doc: Document) -> Graph:

@@ -24,8 +24,9 @@ def ints(name: str, n: int, doc: str, default: Any = None, required: bool = Fals
     """An integer that stands for ``n`` equal integers, or a list of ``n`` integers."""
     item = {"type": "integer", "minimum": minimum}
     schema: dict = {"oneOf": [item, {"type": "array", "items": item, "minItems": n, "maxItems": n}]}
-    word = "positive integer" if minimum == 1 else f"integer >= {minimum}"
-    expects = f"a {word} or a list of {n} {word}s" if n > 1 else f"a {word}"
+    one, many = ("a positive integer", "positive integers") if minimum == 1 else \
+        (f"an integer >= {minimum}", f"integers >= {minimum}")
+    expects = f"{one} or a list of {n} {many}" if n > 1 else one
     if nullable:
         schema["oneOf"].append({"type": "null"})
         expects += " or null"
@@ -86,7 +87,8 @@ def weight_args(kernel: str = "kernel", kernel_init: str = "glorot_uniform") -> 
             regularizer(f"{kernel}_regularizer"), regularizer("bias_regularizer"))
 
 
-def padding_arg(n: int, modes: list[str], extended: bool = True, default: str = "valid") -> Arg:
+def padding_arg(n: int, modes: list[str], extended: bool = True, default: str = "valid",
+                doc: str | None = None) -> Arg:
     """Keras's padding words, plus (when ``extended``) explicit sizes and ``full``."""
     options: list[dict] = [{"enum": modes + (["full"] if extended else [])}]
     expects = "one of " + ", ".join(modes + (["full"] if extended else []))
@@ -96,11 +98,12 @@ def padding_arg(n: int, modes: list[str], extended: bool = True, default: str = 
                     {"type": "array", "items": {"oneOf": [_NONNEG_INT, pair]}, "minItems": n, "maxItems": n}]
         expects += (f", an integer >= 0 (zeros on every side), or a list of {n} items, each an "
                     "integer or a [before, after] pair")
-    doc = ("Padding: 'valid' (none) or 'same' (output = ceil(input/stride)), as in Keras"
-           + ("; 'causal' pads the start only" if "causal" in modes else "")
+    words = {"valid": "'valid' (none)", "same": "'same' (output = ceil(input/stride))",
+             "causal": "'causal' (pads the start only)"}
+    generated = ("Padding: " + ", ".join(words[m] for m in modes) + ", as in Keras"
            + ("; archspec extensions: an explicit size per side or per axis, or 'full' (d*(K-1) on each "
               "side), compiled to a padding layer followed by 'valid'." if extended else "."))
-    return Arg("padding", {"oneOf": options}, expects, doc, default)
+    return Arg("padding", {"oneOf": options}, expects, doc or generated, default)
 
 
 def padding_mode() -> Arg:

@@ -145,7 +145,9 @@ def _transpose(n: int) -> LayerKind:
         (A.integer("filters", "Number of output channels.", required=True),
          A.ints("kernel_size", n, "Size of the convolution window.", required=True),
          A.ints("strides", n, "Upsampling factor.", 1),
-         A.padding_arg(n, ["valid", "same"], extended=False),
+         A.padding_arg(n, ["valid", "same"], extended=False,
+                       doc="Padding: 'valid' (output = input*stride + max(K - stride, 0)) or 'same' (output = "
+                           "input*stride), as in Keras."),
          A.ints("output_padding", n, "Extra size added to one side of the output; must be < strides.",
                 None, minimum=0, nullable=True),
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),

@@ -20,8 +20,8 @@ ENTRY_KEYS = {
     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
                "description": "A name or list of names this entry takes; default: the entry just above "
                               "('previous'). Inside a block, 'in' is the block's input."},
-    "repeat": {"oneOf": [{"type": "integer", "minimum": 1}, EXPR],
-               "description": "Apply the entry this many times in sequence."},
+    "repeat": {"oneOf": [{"type": "integer", "minimum": 0}, EXPR],
+               "description": "Apply the entry this many times in sequence (0 leaves it out)."},
     "expect": {"$ref": "#/$defs/shape", "description": "The output shape this entry must have (checked by "
                                                        "validate and summary)."},
 }
@@ -46,8 +46,18 @@ def _train_schema() -> dict[str, Any]:
 
 
 def _with_expressions(schema: dict[str, Any]) -> dict[str, Any]:
-    """Accept a $reference/${expression} anywhere the schema accepts a value."""
-    return {"anyOf": [schema, {"$ref": "#/$defs/expr"}]}
+    """Accept a $reference/${expression} anywhere the schema accepts a value, list items included.
+
+    >>> _with_expressions({"type": "array", "items": {"type": "integer"}})["anyOf"][0]["items"]
+    {'anyOf': [{'type': 'integer'}, {'$ref': '#/$defs/expr'}]}
+    """
+    inner = dict(schema)
+    for key in ("oneOf", "anyOf"):
+        if key in inner:
+            inner[key] = [_with_expressions(s)["anyOf"][0] for s in inner[key]]
+    if isinstance(inner.get("items"), dict):
+        inner["items"] = _with_expressions(inner["items"])
+    return {"anyOf": [inner, {"$ref": "#/$defs/expr"}]}
 
 
 def kind_schema(kind: LayerKind, expressions: bool) -> dict[str, Any]:
