@@ -1,0 +1,344 @@
+"""The model zoo (specs/): every spec compiles, builds into a Keras model that agrees with the
+analysis layer for layer, and matches its published numbers; the ones that copy
+keras.applications equal it exactly (params, shapes at stage boundaries, every weight's shape,
+and bit-for-bit the same outputs with the same weights). Also `archspec zoo` and `archspec new`.
+
+Every spec found in specs/ is tested, so a new one needs no change here. The big models are
+built once per spec: the module-scoped fixtures below are parametrised over the spec files, so
+pytest runs all the tests of one spec together and drops its models before the next.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from archspec.api import Compiled, compile_spec
+from archspec.cli import main
+from archspec.zoo import first_sentence, zoo_dir, zoo_names
+
+SPEC_FILES = sorted(zoo_dir().glob("*.yaml"))
+
+# Specs whose tests take about 5 s or more on 2 CPU cores (building the Keras model, and the
+# keras.applications twin where there is one). Still run by default: deselect with -m "not slow".
+SLOW = {"vgg16", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201"}
+
+# Published totals: (total, trainable, non-trainable) params and the output shape.
+#  - lenet5 61,706, alexnet 62,378,344, googlenet 6,998,552, unet 31,030,658 and its 388x388x2
+#    map: the numbers of issue 4 (LeNet-5 Keras style; AlexNet one tower on 227x227x3; GoogLeNet
+#    Table 1 without auxiliary heads; U-Net Figure 1).
+#  - resnet18/34: torchvision's num_params (11,689,512 and 21,797,672) are our *trainable*
+#    params; Keras also counts BatchNormalization's moving mean and variance (2 per channel)
+#    as non-trainable weights, which torchvision keeps as buffers.
+#  - the rest: keras.applications.*(weights=None), the Keras Applications table. Their
+#    trainable counts are also torchvision's num_params for densenet121/169/201.
+PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
+    "lenet5": (61_706, 61_706, 0, (10,)),
+    "alexnet": (62_378_344, 62_378_344, 0, (1000,)),
+    "vgg16": (138_357_544, 138_357_544, 0, (1000,)),
+    "vgg19": (143_667_240, 143_667_240, 0, (1000,)),
+    "resnet18": (11_699_112, 11_689_512, 9_600, (1000,)),
+    "resnet34": (21_814_696, 21_797_672, 17_024, (1000,)),
+    "resnet50": (25_636_712, 25_583_592, 53_120, (1000,)),
+    "resnet101": (44_707_176, 44_601_832, 105_344, (1000,)),
+    "resnet152": (60_419_944, 60_268_520, 151_424, (1000,)),
+    "googlenet": (6_998_552, 6_998_552, 0, (1000,)),
+    "densenet121": (8_062_504, 7_978_856, 83_648, (1000,)),
+    "densenet169": (14_307_880, 14_149_480, 158_400, (1000,)),
+    "densenet201": (20_242_984, 20_013_928, 229_056, (1000,)),
+    "mobilenetv2": (3_538_984, 3_504_872, 34_112, (1000,)),
+    "unet": (31_030_658, 31_030_658, 0, (388, 388, 2)),
+}
+
+# Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"
+# column counts multiply-accumulates of conv and dense layers, without bias adds, as we do).
+# VGG16 exactly: issue 4 (conv + dense, no bias adds).
+PUBLISHED_GMACS = {"resnet18": 1.81, "resnet34": 3.66, "vgg16": 15.47, "vgg19": 19.63, "densenet121": 2.83,
+                   "densenet169": 3.36, "densenet201": 4.29, "mobilenetv2": 0.30}
+VGG16_MACS = 15_470_264_320
+
+# Specs that copy keras.applications: the application, and stage boundaries (our name -> the
+# Keras layer with the same output). A name of ours is a layer or a block instance.
+KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
+    **{f"vgg{n}": (f"VGG{n}", {**{f"block{i}": f"block{i}_pool" for i in range(1, 6)},
+                                "flatten": "flatten", "fc1": "fc1", "fc2": "fc2"}) for n in (16, 19)},
+    **{f"resnet{n}": (f"ResNet{n}", {"conv1_relu": "conv1_relu", "pool1": "pool1_pool",
+                                     **{f"conv{s + 2}": f"conv{s + 2}_block{b}_out" for s, b in enumerate(blocks)},
+                                     "avg_pool": "avg_pool"})
+       for n, blocks in ((50, (3, 4, 6, 3)), (101, (3, 4, 23, 3)), (152, (3, 8, 36, 3)))},
+    **{f"densenet{n}": (f"DenseNet{n}", {"conv1_relu": "conv1_relu", "pool1": "pool1",
+                                         **{f"dense{s + 1}": f"conv{s + 2}_block{b}_concat" for s, b in enumerate(blocks)},
+                                         **{f"transition{s}": f"pool{s + 1}_pool" for s in (1, 2, 3)},
+                                         "relu": "relu", "avg_pool": "avg_pool"})
+       for n, blocks in ((121, (6, 12, 24, 16)), (169, (6, 12, 32, 32)), (201, (6, 12, 48, 32)))},
+    "mobilenetv2": ("MobileNetV2", {"conv1_relu": "Conv1_relu", "row1": "expanded_conv_project_BN",
+                                    "row2": "block_2_add", "row3": "block_5_add", "row4": "block_9_add",
+                                    "row5": "block_12_add", "row6": "block_15_add", "row7": "block_16_project_BN",
+                                    "out_relu": "out_relu"}),
+}
+
+# One network per family is also run, with keras.applications' weights, to compare outputs.
+SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2"}
+FAMILY_CHECKED = {name[:3]: name for name in SAME_FUNCTION_CHECKED}
+
+
+def _spec_param(path: Path) -> Any:
+    return pytest.param(path, id=path.stem, marks=[pytest.mark.slow] if path.stem in SLOW else [])
+
+
+# ------------------------------------------------------------------ fixtures (one spec at a time)
+@pytest.fixture(scope="module", params=[_spec_param(p) for p in SPEC_FILES])
+def spec_path(request: pytest.FixtureRequest) -> Path:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def compiled(spec_path: Path) -> Compiled:
+    return compile_spec(spec_path)
+
+
+@pytest.fixture(scope="module")
+def built(compiled: Compiled) -> Any:
+    from archspec.keras_backend.build import build_model
+
+    model = build_model(compiled.graph)
+    yield model
+    del model
+    _free_keras()
+
+
+@pytest.fixture(scope="module")
+def keras_app(spec_path: Path) -> Any:
+    import keras
+
+    if spec_path.stem not in KERAS_APPS:
+        pytest.skip("not a copy of a keras.applications model")
+    model = getattr(keras.applications, KERAS_APPS[spec_path.stem][0])(weights=None)
+    yield model
+    del model
+    _free_keras()
+
+
+def _free_keras() -> None:
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+# ------------------------------------------------------------------ every spec
+def test_zoo_is_complete() -> None:
+    """The networks issue 4 asks for are all there."""
+    wanted = set(PUBLISHED) | {"tcn", "tagger", "segnet-small", "keypoints"}
+    assert wanted <= set(zoo_names())
+
+
+def test_spec_compiles_and_reads_like_a_paper(spec_path: Path, compiled: Compiled) -> None:
+    text = spec_path.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=../schemas/archspec.schema.json\n")
+    assert re.search(r"^archspec: 1$", text, re.M)
+    description = compiled.graph.description
+    assert re.search(r"\b(19|20)\d\d\b", description), "the description cites its paper with a year"
+    assert len(compiled.graph.expectations) >= 2, "expect: shapes at the stage boundaries"
+
+
+def test_keras_model_agrees_with_analysis(compiled: Compiled, built: Any) -> None:
+    from archspec.keras_backend.build import verify
+
+    assert verify(built, compiled.analysis) == []
+    assert [tuple(o.shape[1:]) for o in built.outputs] == [tuple(s) for s in compiled.analysis.output_shapes()]
+
+
+# The published numbers need no Keras model: plain parameters, not the module-scoped fixtures.
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_totals(name: str) -> None:
+    total, trainable, non_trainable, output = PUBLISHED[name]
+    compiled = compile_spec(zoo_dir() / f"{name}.yaml")
+    params = compiled.analysis.params
+    assert (params.total, params.trainable, params.non_trainable) == (total, trainable, non_trainable)
+    assert [tuple(s) for s in compiled.analysis.output_shapes()] == [output]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_GMACS))
+def test_published_macs(name: str) -> None:
+    macs = compile_spec(zoo_dir() / f"{name}.yaml").analysis.macs
+    assert round(macs / 1e9, 2) == PUBLISHED_GMACS[name]
+    if name == "vgg16":
+        assert macs == VGG16_MACS
+
+
+# ------------------------------------------------------------------ equal to keras.applications
+def _weights(model: Any) -> tuple[int, int, int]:
+    import numpy as np
+
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    return model.count_params(), trainable, non_trainable
+
+
+def _shape_of(compiled: Compiled, name: str) -> tuple:
+    """Output shape of a layer, or of a block instance (its last member)."""
+    shapes = compiled.analysis.shapes
+    if name in shapes:
+        return tuple(shapes[name])
+    members = [info for info in compiled.analysis.layers if info.node.name.startswith(name + "/")]
+    assert members, f"no layer or block named {name!r}"
+    return tuple(members[-1].out_shape)
+
+
+def test_equals_keras_applications(spec_path: Path, compiled: Compiled, built: Any, keras_app: Any) -> None:
+    assert _weights(built) == _weights(keras_app)
+    assert tuple(built.output.shape[1:]) == tuple(keras_app.output.shape[1:])
+    stages = KERAS_APPS[spec_path.stem][1]
+    ours = {name: _shape_of(compiled, name) for name in stages}
+    theirs = {name: tuple(keras_app.get_layer(layer).output.shape[1:]) for name, layer in stages.items()}
+    assert ours == theirs
+    # The same weights, tensor for tensor, in the same order (so set_weights below is meaningful).
+    assert [tuple(w.shape) for w in built.weights] == [tuple(w.shape) for w in keras_app.weights]
+
+
+def test_same_function_as_keras_applications(spec_path: Path, built: Any, keras_app: Any) -> None:
+    """With keras.applications' weights copied in, our model computes exactly the same outputs.
+
+    Moving variances are set away from 1 so that a wrong BatchNormalization epsilon shows
+    (1e-3 instead of 1.001e-5 changes ResNet-50's output by about 1e-3 relative). One network
+    per family: its siblings use the same blocks, only repeated more (which the weight-shape
+    comparison above checks exactly), and a forward pass of each costs seconds on 2 cores."""
+    import numpy as np
+
+    if spec_path.stem not in SAME_FUNCTION_CHECKED:
+        pytest.skip(f"same blocks as {FAMILY_CHECKED[spec_path.stem[:3]]}, whose outputs are compared")
+
+    rng = np.random.default_rng(0)
+    values = []
+    for w in keras_app.weights:
+        if "moving_variance" in w.path:
+            values.append(rng.uniform(0.5, 2.0, w.shape).astype("float32"))
+        elif "moving_mean" in w.path:
+            values.append(rng.normal(0.0, 0.05, w.shape).astype("float32"))
+        else:
+            values.append(w.numpy())
+    keras_app.set_weights(values)
+    built.set_weights(values)
+    x = rng.uniform(0.0, 1.0, (1, *keras_app.input.shape[1:])).astype("float32")
+    ours = np.asarray(built(x, training=False))
+    theirs = np.asarray(keras_app(x, training=False))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-9)
+
+
+# ------------------------------------------------------------------ archspec zoo
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_zoo_table_lists_every_spec() -> None:
+    result = _invoke("zoo")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Name", "Params", "MACs", "Input", "Description"]
+    for name in zoo_names():
+        assert any(line.startswith(name + " ") for line in lines), name
+    vgg16 = next(line for line in lines if line.startswith("vgg16 "))
+    assert "138,357,544" in vgg16 and "15.47G" in vgg16 and "224x224x3" in vgg16
+    assert "VGG-16 (Simonyan and Zisserman 2015)" in vgg16
+
+
+def test_zoo_json() -> None:
+    result = _invoke("zoo", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == zoo_names()
+    by_name = {r["name"]: r for r in rows}
+    for name, (total, trainable, non_trainable, output) in PUBLISHED.items():
+        row = by_name[name]
+        assert (row["total_params"], row["trainable_params"], row["non_trainable_params"]) == \
+            (total, trainable, non_trainable)
+        assert [tuple(s) for s in row["output_shapes"]] == [output]
+    assert by_name["vgg16"]["total_macs"] == VGG16_MACS
+    assert by_name["unet"]["inputs"] == {"input": [572, 572, 1]}
+    assert by_name["resnet50"]["description"].startswith("ResNet-50 v1 (He et al. 2016)")
+
+
+def test_zoo_markdown() -> None:
+    result = _invoke("zoo", "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["| Name | Params | MACs | Input | Description |", "|---|---:|---:|---|---|"]
+    assert len(lines) == 2 + len(zoo_names())
+    assert "| `unet` | 31,030,658 | 150.43G | 572x572x1 |" in result.stdout
+
+
+def test_zoo_rejects_unknown_format() -> None:
+    result = CliRunner().invoke(main, ["zoo", "--format", "html"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_zoo_never_imports_tensorflow() -> None:
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom archspec.cli import main\n"
+            "r = CliRunner().invoke(main, ['zoo', '--format', 'json'])\nassert r.exit_code == 0, r.output\n"
+            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\nassert not bad, bad\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------------ archspec new
+def test_new_copies_a_zoo_spec(tmp_path: Path) -> None:
+    dest = tmp_path / "nets" / "mynet.yaml"
+    result = _invoke("new", "resnet18", "-o", str(dest))
+    assert result.exit_code == 0, result.output
+    assert str(dest) in result.stdout
+    source = (zoo_dir() / "resnet18.yaml").read_text(encoding="utf-8")
+    copy = dest.read_text(encoding="utf-8")
+    # Identical but for the $schema comment, re-pointed at the same schema from the new place.
+    assert copy.splitlines()[1:] == source.splitlines()[1:]
+    schema = copy.splitlines()[0].split("$schema=", 1)[1]
+    assert (dest.parent / schema).resolve() == (zoo_dir().parent / "schemas" / "archspec.schema.json").resolve()
+    assert compile_spec(dest).analysis.params.trainable == 11_689_512
+
+
+def test_new_defaults_to_name_in_current_folder(tmp_path: Path) -> None:
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        result = runner.invoke(main, ["new", "lenet5.yaml"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert Path("lenet5.yaml").is_file()
+        folder = Path("specs_here")
+        folder.mkdir()
+        result = runner.invoke(main, ["new", "tcn", "-o", str(folder)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert (folder / "tcn.yaml").is_file()
+
+
+def test_new_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    dest = tmp_path / "mine.yaml"
+    dest.write_text("my own work\n")
+    result = _invoke("new", "vgg16", "-o", str(dest))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{dest} already exists; choose another file with -o, or pass --force to " \
+                                    "overwrite it"
+    assert dest.read_text() == "my own work\n"
+    result = _invoke("new", "vgg16", "-o", str(dest), "--force")
+    assert result.exit_code == 0, result.output
+    assert "name: vgg16" in dest.read_text()
+
+
+@pytest.mark.parametrize("name, hint", [("resnet5O", "did you mean 'resnet50'?"),
+                                        ("VGG16", "did you mean 'vgg16'?"),
+                                        ("transformer", "the zoo has: alexnet, ")],
+                         ids=["typo", "case", "unknown"])
+def test_new_unknown_name(tmp_path: Path, name: str, hint: str) -> None:
+    result = _invoke("new", name, "-o", str(tmp_path / "x.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"no zoo spec named '{name}'; {hint}")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.yaml").exists()
