@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
+from archspec.analysis.limits import check_limits
 from archspec.analysis.shapes import Analysis, analyse
 from archspec.errors import SpecErrors
 from archspec.graph.ir import Graph
@@ -32,7 +33,7 @@ class Compiled:
 def check_document(doc: Document, expectations: bool = True) -> Compiled:
     """Validate, lower and analyse a loaded document; raise SpecErrors listing every problem.
 
-    ``expectations=False`` skips ``expect:`` (written for the file's own input size).
+    ``expectations=False`` skips ``expect:`` and ``limits:`` (written for the file's own input size).
     """
     errors = structural_errors(doc)
     if errors:
@@ -40,7 +41,12 @@ def check_document(doc: Document, expectations: bool = True) -> Compiled:
     graph = lower(doc)
     if not expectations:
         graph = replace(graph, expectations=())
-    return Compiled(doc, graph, analyse(graph))
+    analysis = analyse(graph)
+    if expectations:  # budgets, like expect:, are written for the file's own input
+        limit_errors = check_limits(analysis)
+        if limit_errors:
+            raise SpecErrors(limit_errors)
+    return Compiled(doc, graph, analysis)
 
 
 def compile_spec(path: str | Path, overrides: Sequence[str] = (), input_shape: Optional[str] = None) -> Compiled:

@@ -92,7 +92,9 @@ def totals_lines(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> 
         f"Trainable params: {p.trainable:,}",
         f"Non-trainable params: {p.non_trainable:,}",
         f"Total MACs: {analysis.macs:,} ({human(analysis.macs)}); FLOPs: {2 * analysis.macs:,}",
-        f"Activations: {human_bytes(act)} for batch {batch} ({dtype}, forward pass, all layer outputs)",
+        # The memory pass, when it ran, words activations more precisely (inference peak, training).
+        *analysis.extra.get("summary_lines", [f"Activations: {human_bytes(act)} for batch {batch} ({dtype}, "
+                                              "forward pass, all layer outputs)"]),
         f"({MACS_CONVENTION})",
     ]
 
@@ -157,7 +159,7 @@ def to_json_dict(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> 
         "total_macs": analysis.macs, "total_flops": 2 * analysis.macs, "macs_convention": MACS_CONVENTION,
         "dtype": dtype, "batch_size": batch,
         "param_bytes": param_bytes(analysis, dtype), "activation_bytes": activation_bytes(analysis, batch, dtype),
-        **{k: v for k, v in analysis.extra.items() if k != "receptive_field"},
+        **{k: v for k, v in analysis.extra.items() if k not in ("receptive_field", "summary_lines")},
         "layers": layers,
     }
 

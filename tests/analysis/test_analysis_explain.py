@@ -1,0 +1,155 @@
+"""`archspec explain`: every number at the end of a formula equals the analysis (summary),
+over every layer of our test specs, the zoo, and random convolutions; golden text for two specs."""
+from __future__ import annotations
+
+import pytest
+from analysis_support import ROOT, ZOO, analysis_of, check_golden, spec, text_analysis
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archspec.analysis.explain import Equation, evaluate, explain, render
+from archspec.analysis.receptive import receptive_fields
+from archspec.api import compile_spec
+from archspec.cli import main
+from archspec.errors import SpecErrors
+from archspec.layers.shapes import product, same_pads
+
+
+def expected(info, field, key: tuple) -> list:
+    """The analysis's numbers that an equation with ``key`` must produce."""
+    what, axes = key[0], key[1] if len(key) > 1 else ()
+    scalar = {"params": info.params.total, "trainable": info.params.trainable,
+              "non_trainable": info.params.non_trainable, "macs": info.macs, "values": product(info.out_shape)}
+    if what in scalar:
+        return [scalar[what]]
+    per_axis = {"shape": lambda a: info.out_shape[a], "rf": lambda a: field.size[a],
+                "jump": lambda a: field.stride[a], "eff_pad": lambda a: field.padding[a],
+                "keff": lambda a: info.window.kernel[a],
+                "same_pad": lambda a: sum(same_pads(info.in_shapes[0][a], info.window.kernel[a],
+                                                    int(info.window.stride[a])))}
+    return [per_axis[what](a) for a in axes]
+
+
+def check_agreement(analysis) -> int:
+    """Assert every keyed equation agrees with the analysis; return how many were checked."""
+    fields = receptive_fields(analysis)
+    count = 0
+    for info, lines in explain(analysis):
+        for line in lines:
+            if isinstance(line, Equation) and line.key:
+                want = expected(info, fields[info.node.name], line.key)
+                assert all(w is not None and abs(float(line.value) - w) < 1e-9 for w in want), \
+                    f"{info.node.name}: {line.render()} but analysis {want}"
+                count += 1
+    return count
+
+
+@pytest.mark.parametrize("name", ["kinds", "vgg16", "resnet50"])
+def test_explain_agrees_with_summary_on_test_specs(name):
+    assert check_agreement(analysis_of(name)) > 20
+
+
+ZOO_SPECS = sorted(p.stem for p in ZOO.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", ZOO_SPECS)
+def test_explain_agrees_with_summary_on_the_zoo(name):
+    assert check_agreement(compile_spec(ZOO / f"{name}.yaml").analysis) > 10
+
+
+def test_every_layer_of_kinds_gets_its_own_rule():
+    """Windowed, transposed, merge, norm, resize layers all get equations, not 'unchanged'."""
+    analysis = analysis_of("kinds")
+    plain = [info.node.name for info, lines in explain(analysis)
+             if not any(isinstance(line, Equation) and line.key[0] in ("shape", "params", "values")
+                        for line in lines)]
+    assert plain == ["add", "gap_keep", "scale"]  # element-wise merges and global pooling: text lines
+
+
+CONV = """
+archspec: 1
+name: t
+input: [{h}, {w}, {c}]
+layers:
+  - {kind}: {{{args}}}
+"""
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(h=st.integers(8, 40), w=st.integers(8, 40), k=st.integers(1, 5), s=st.integers(1, 3), d=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same", "full", 1, [2, [0, 3]]]),
+       kind=st.sampled_from(["Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "Conv2DTranspose"]))
+def test_random_windows_agree(h, w, k, s, d, padding, kind):
+    if s > 1:
+        d = 1
+    if kind == "Conv2DTranspose":
+        padding = padding if padding in ("valid", "same") else "valid"
+        args = f"filters: 4, kernel_size: {k}, strides: {s}, padding: {padding}"
+    elif kind == "MaxPooling2D":
+        args = f"pool_size: {k}, strides: {s}, padding: {padding}"
+    else:
+        filters = "" if kind == "DepthwiseConv2D" else "filters: 6, "
+        args = f"{filters}kernel_size: {k}, strides: {s}, dilation_rate: {d}, padding: {padding}"
+    try:
+        analysis = text_analysis(CONV.format(h=h, w=w, c=3, kind=kind, args=args))
+    except SpecErrors:  # the window does not fit: summary refuses too
+        return
+    assert check_agreement(analysis) >= 3
+
+
+def test_evaluator_is_exact_and_refuses_code():
+    assert evaluate("floor((32 - 5 + 2*0) / 1) + 1") == 28
+    with pytest.raises(ValueError):
+        evaluate("__import__('os')")
+
+
+def _portable(text: str) -> str:
+    return text.replace(str(ROOT) + "/", "")
+
+
+def test_golden_lenet5():
+    check_golden("explain_lenet5.txt", _portable(render(explain(analysis_of("lenet5")))))
+
+
+def test_golden_kinds():
+    check_golden("explain_kinds.txt", _portable(render(explain(analysis_of("kinds")))))
+
+
+def test_cli_selects_layers_by_name_and_glob():
+    runner = CliRunner()
+    result = runner.invoke(main, ["explain", str(spec("resnet50")), "conv1", "conv3_1/*conv"])
+    assert result.exit_code == 0
+    heads = [line.split(" (")[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
+    assert heads == ["conv1", "conv3_1/shortcut_conv"]
+    assert "H' = W' = floor((H - K + 2P) / S) + 1 = floor((230 - 7 + 2*0) / 2) + 1 = 112" in result.output
+
+
+def test_cli_unknown_layer_is_a_user_error():
+    result = CliRunner().invoke(main, ["explain", str(spec("vgg16")), "fc3"])
+    assert result.exit_code == 2
+    assert "no layer named 'fc3'; did you mean 'fc2'?" in result.output
+
+
+def test_explain_shows_keras_same_padding_sides():
+    text = render(explain(analysis_of("kinds"), ["same_s2"]))
+    assert "P_total(W) = max((W' - 1)*S + K - W, 0) = max((16 - 1)*2 + 3 - 32, 0) = 1" in text
+    assert "Keras pads 0 left and 1 right on W" in text
+    assert "Keras pads 1 top and 1 bottom on H" in text
+
+
+def test_unknown_sizes_are_said_not_computed():
+    analysis = text_analysis(CONV.format(h="null", w=20, c=3, kind="Conv2D",
+                                         args="filters: 2, kernel_size: 3, strides: 2, padding: same"))
+    text = render(explain(analysis))
+    assert "H unknown: that output size is unknown too (None), as in Keras" in text
+    assert "W' = ceil(W / S) = ceil(20 / 2) = 10" in text
+    assert "MACs: unknown output size, counted as 0 (as summary does)" in text
+    assert "'same' padding on H depends on the unknown input size" in text
+    assert check_agreement(analysis) >= 3
+
+
+def test_repeated_entry_name_selects_every_repeat():
+    result = CliRunner().invoke(main, ["explain", str(spec("vgg16")), "block3/conv"])
+    heads = [line.split(" (")[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
+    assert heads == ["block3/conv_1", "block3/conv_2", "block3/conv_3"]
