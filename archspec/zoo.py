@@ -15,6 +15,7 @@ from typing import Optional
 
 import click
 
+from archspec.analysis.report import human
 from archspec.errors import UserError, did_you_mean
 
 FORMATS = ("table", "json", "markdown")
@@ -100,18 +101,6 @@ def entries() -> list[ZooEntry]:
 
 
 # ------------------------------------------------------------------ rendering
-def short(n: float) -> str:
-    """Human form of a count.
-
-    >>> short(15470264320), short(61706), short(999)
-    ('15.47G', '61.71K', '999')
-    """
-    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= factor:
-            return f"{n / factor:.2f}{suffix}"
-    return f"{int(n)}"
-
-
 def input_text(inputs: dict[str, list]) -> str:
     """``224x224x3``, or ``image 48x48x3, metadata 6`` for named inputs.
 
@@ -131,7 +120,7 @@ def clip(text: str, width: int) -> str:
 
 def render_table(rows: list[ZooEntry]) -> str:
     header = ("Name", "Params", "MACs", "Input", "Description")
-    cells = [(r.name, f"{r.params:,}", short(r.macs), input_text(r.inputs), clip(r.title, TABLE_TEXT_WIDTH))
+    cells = [(r.name, f"{r.params:,}", human(r.macs), input_text(r.inputs), clip(r.title, TABLE_TEXT_WIDTH))
              for r in rows]
     widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
     right = (False, True, True, False, False)
@@ -149,7 +138,7 @@ def render_markdown(rows: list[ZooEntry]) -> str:
     out = ["| Name | Params | MACs | Input | Description |", "|---|---:|---:|---|---|"]
     for r in rows:
         title = r.title.replace("|", "\\|")
-        out.append(f"| `{r.name}` | {r.params:,} | {short(r.macs)} | {input_text(r.inputs)} | {title} |")
+        out.append(f"| `{r.name}` | {r.params:,} | {human(r.macs)} | {input_text(r.inputs)} | {title} |")
     return "\n".join(out)
 
 
