@@ -110,3 +110,7 @@ def spec_for(kind: str, ins: list, args: dict) -> str:
     names = json.dumps([f"x{i}" for i in range(len(shapes))])
     return (f"archspec: 1\nname: sample\ninputs:\n{inputs}\nlayers:\n"
             f"  - {kind}: {json.dumps(args)}\n    name: layer\n    inputs: {names}\n")
+
+# Keras counts a positive axis with the batch axis: axis 3 of [H, W, C] is C.
+SAMPLES["BatchNormalization"].append((IMG, {"axis": 3}))
+SAMPLES["LayerNormalization"].append((IMG, {"axis": 1}))

@@ -147,3 +147,33 @@ layers:
     compiled = compile_text(text)
     assert [n.name for n in compiled.graph.nodes] == ["stage_1/first", "stage_1/add_1"]
     assert compiled.graph.node("stage_1/add_1").inputs == ("stage_1/first", "stage_1/first")
+
+
+def test_outputs_may_name_a_layer_inside_a_block() -> None:
+    text = """\
+archspec: 1
+name: probe
+input: [8, 8, 1]
+outputs: [stage/features, head]
+blocks:
+  Stage:
+    layers:
+      - Conv2D: {filters: 4, kernel_size: 3}
+        name: features
+      - GlobalMaxPooling2D
+layers:
+  - Stage: {}
+    name: stage
+  - Dense: {units: 2}
+    name: head
+"""
+    assert compile_text(text).analysis.output_shapes() == [(6, 6, 4), (2,)]
+
+
+@pytest.mark.parametrize("args, hint", [
+    ("Conv2D: {filters: 4, kernel_size: 3, data_format: channels_first}", "channels-last only"),
+    ("LeakyReLU: {alpha: 0.2}", "Keras 3 calls it negative_slope"),
+])
+def test_keras_arguments_not_taken_get_a_specific_hint(args: str, hint: str) -> None:
+    with pytest.raises(SpecErrors, match=hint):
+        compile_text(f"archspec: 1\nname: n\ninput: [8, 8, 2]\nlayers:\n  - {args}\n")

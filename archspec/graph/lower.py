@@ -330,6 +330,10 @@ class _Lowering:
         if isinstance(ref, str):
             return ref
         table = self.symbols.get(ref.scope, {})
+        if ref.name not in table and "/" in ref.name:  # a layer inside a block: "stage1/conv1"
+            full = "/".join(ref.scope + (ref.name,))
+            if full in {p.name for p in self.pending}:
+                return full
         if ref.name not in table:
             known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
             hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"

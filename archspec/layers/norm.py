@@ -12,10 +12,17 @@ _AXIS = Arg("axis", {"type": "integer"}, "an integer axis (-1 = channels)", "The
 
 
 def _dim(kind: str, args: Args, shape: Shape) -> int:
+    """Size of the normalised axis. As in Keras, a positive axis counts the batch axis (0).
+
+    >>> _dim("BatchNormalization", {"axis": 3}, (8, 8, 16)), _dim("BatchNormalization", {"axis": -1}, (8, 8, 16))
+    (16, 16)
+    """
     axis = args.get("axis", -1)
-    if not -len(shape) <= axis < len(shape):
-        raise LayerError(f"axis {axis} is out of range for input {fmt_shape(shape)}",
-                         f"use an axis between {-len(shape)} and {len(shape) - 1} (batch axis not counted)", "axis")
+    if axis == 0 or not -len(shape) <= axis <= len(shape):
+        raise LayerError(f"axis {axis} is out of range for input {fmt_shape(shape)} (with the batch axis: "
+                         f"{len(shape) + 1} axes)", f"use -1 (channels) or an axis from 1 to {len(shape)}; 0 is the "
+                         "batch axis", "axis")
+    axis = axis - 1 if axis > 0 else axis
     if shape[axis] is None:
         raise LayerError(f"{kind} needs a known size on axis {axis}", "give that axis a fixed size", "axis")
     return shape[axis]

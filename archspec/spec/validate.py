@@ -104,6 +104,17 @@ def structural_errors(doc: Document) -> list[SpecError]:
     return errors
 
 
+# Keras arguments that archspec does not take on purpose, and what to write instead.
+NOT_TAKEN = {
+    "data_format": "archspec is channels-last only (shapes [H, W, C]); remove data_format",
+    "input_shape": "the model's input shape goes under 'input:' at the top of the spec",
+    "name": "write the layer's name as 'name:' beside the layer key, not among its arguments",
+    "trainable": "archspec trains every layer with weights; FixedConv2D gives frozen kernels",
+    "dtype": "the dtype comes from the training settings (--mixed-precision)",
+}
+KERAS2_NAMES = {("LeakyReLU", "alpha"): "Keras 3 calls it negative_slope"}
+
+
 @lru_cache(maxsize=None)
 def _arg_validator(kind_name: str, arg_name: str, schema_key: str) -> jsonschema.Draft202012Validator:
     from archspec.layers.registry import KINDS
@@ -118,10 +129,10 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
     misspelled: set[str] = set()
     for name, value in given.items():
         if name not in arg_map:
-            close = did_you_mean(str(name), list(arg_map))
-            if close:
+            close = KERAS2_NAMES.get((kind.name, name)) or did_you_mean(str(name), list(arg_map))
+            if close and "'" in close:
                 misspelled.add(close.split("'")[1])
-            hint = close or (
+            hint = close or NOT_TAKEN.get(str(name)) or (
                 f"{kind.name} takes {', '.join(arg_map)}" if arg_map else f"{kind.name} takes no arguments")
             errors.append(SpecError(f"{label}: unknown argument '{name}'", hint, key_locs.get(name, key_loc), rank=20))
             continue
