@@ -1,0 +1,292 @@
+"""The training commands: train, evaluate, predict, export, activations.
+
+Importing this module imports neither TensorFlow nor Keras; each command imports them in
+its body. Commands raise archspec errors; ``archspec.cli``'s group maps them to messages and
+exit codes (2 for bad input, 1 for a failed run).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from archspec.errors import ArchspecError, UserError
+from archspec.train.schema import STRATEGIES
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted (click's test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _setup_logging(quiet: bool = False) -> None:
+    logger = logging.getLogger("archspec.train")
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+
+
+def spec_model(spec: str, overrides: tuple[str, ...] = ()) -> tuple[Any, str, Callable[[], Any]]:
+    """(document, model name, model factory) for a spec file; the seam tests replace."""
+    from archspec.api import compile_spec
+
+    compiled = compile_spec(spec, overrides)
+
+    def factory() -> Any:
+        from archspec.keras_backend.build import build_model
+        return build_model(compiled.graph)
+
+    return compiled.document, compiled.graph.name, factory
+
+
+def _spec_text(data: dict[str, Any], train: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump({**{k: v for k, v in data.items() if k != "train"}, "train": train},
+                          sort_keys=False, allow_unicode=True)
+
+
+def _flag_overrides(train: dict[str, Any], **flags: Any) -> dict[str, Any]:
+    """Apply --data/--epochs/... to a copy of the train section (flags win over --set)."""
+    import copy
+
+    from archspec.train.config import parse_data_flag
+    train = copy.deepcopy(train)
+    data = train.setdefault("data", {})
+    if flags.get("data"):
+        data["source"] = parse_data_flag(flags["data"], spec_source=data.get("source"))
+    if flags.get("validation_data"):
+        data["validation"] = parse_data_flag(flags["validation_data"], spec_source=data.get("validation"))
+    if flags.get("batch_size"):
+        data["batch_size"] = flags["batch_size"]
+    for key in ("epochs", "seed", "strategy", "mixed_precision", "jit_compile", "steps_per_execution",
+                "steps_per_epoch"):
+        if flags.get(key) is not None:
+            train[key] = flags[key]
+    return train
+
+
+_RESUME_FIXED = ("data", "validation_data", "batch_size", "seed", "strategy", "mixed_precision", "jit_compile",
+                 "steps_per_execution", "steps_per_epoch", "out", "overrides", "spec")
+
+
+@click.command("train")
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--data", metavar="SOURCE",
+              help="builtin:digits | builtin:shapes | npz:PATH | images:DIR | tfrecord:GLOB")
+@click.option("--validation-data", metavar="SOURCE", help="A separate validation source (same forms as --data).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs (with --resume: train longer).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for everything random.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a spec value, e.g. --set train.data.batch_size=128 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory (default runs/<name>-<time>).")
+@click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Where new run directories go.")
+@click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
+              help="Continue a run from its last intact checkpoint.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), help="tf.distribute strategy.")
+@click.option("--mixed-precision/--no-mixed-precision", default=None, help="mixed_float16 on GPU, bfloat16 on CPU.")
+@click.option("--jit-compile/--no-jit-compile", default=None, help="XLA-compile the training step.")
+@click.option("--steps-per-execution", type=click.IntRange(min=1), help="Steps per compiled call.")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Cap on steps per epoch.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def train_command(spec: str | None, resume: str | None, quiet: bool, runs_dir: str, **flags: Any) -> None:
+    """Train the model of SPEC; writes a run directory (or continues one with --resume)."""
+    _quiet_tensorflow()
+    _setup_logging(quiet)
+    if resume:
+        result = _resume(resume, spec, flags)
+    elif spec:
+        result = _train_new(spec, runs_dir, flags)
+    else:
+        raise click.UsageError("give a SPEC file, or --resume RUN_DIR")
+    _report(result)
+
+
+def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
+    from archspec.train.config import config_to_dict, resolve_config
+    from archspec.train.rundir import RunDir
+    from archspec.train.runner import train_model
+
+    doc, name, factory = spec_model(spec, flags.pop("overrides"))
+    train = _flag_overrides(dict((doc.data or {}).get("train") or {}), **flags)
+    cfg = resolve_config(train, locate=doc.loc, base_dir=Path(spec).resolve().parent)
+    run = RunDir.create(name, flags.get("out"), runs_dir)
+    try:
+        return train_model(factory, cfg, run.path, spec_text=_spec_text(doc.data, config_to_dict(cfg)),
+                           command=sys.argv, locate=doc.loc, name=name)
+    except ArchspecError:
+        run.discard_if_unused()  # stopped before training started: leave no empty run behind
+        raise
+
+
+def _resume(run_dir: str, spec: str | None, flags: dict[str, Any]) -> Any:
+    from archspec.train.rundir import RunDir
+    from archspec.train.runner import load_run_config, train_model
+
+    changed = [k for k in _RESUME_FIXED if flags.get(k) not in (None, (), False)]
+    if spec:
+        changed.insert(0, "SPEC")
+    if changed:
+        name = changed[0] if changed[0] == "SPEC" else "--" + changed[0].replace("_", "-")
+        raise UserError(f"--resume continues a run with its own spec and settings; {name} cannot be given",
+                        "only --epochs may change (to train longer)")
+    run = RunDir.open(run_dir)
+    if not (run / "spec.yaml").is_file():
+        raise UserError(f"{run.path} has no spec.yaml", "is this a run directory written by archspec train?")
+    doc, name, factory = spec_model(str(run / "spec.yaml"))
+    cfg = load_run_config(run)
+    if flags.get("epochs"):
+        cfg = cfg.replace(epochs=flags["epochs"])
+    return train_model(factory, cfg, run.path, resume=True, command=sys.argv, locate=doc.loc, name=name)
+
+
+def _report(result: Any) -> None:
+    metrics = result.metrics
+    click.echo(f"{result.status} after epoch {metrics.get('epoch', 0)}: {_metric_text(metrics)}")
+    best = next((row for row in result.history if row.get("epoch") == metrics.get("best_epoch")), None)
+    if best is not None and metrics.get("best_epoch") != metrics.get("epoch"):
+        click.echo(f"best epoch {best['epoch']} ({metrics.get('monitor')}): {_metric_text(best)} -> best.keras")
+    click.echo(f"run directory: {result.run_dir}")
+
+
+def _metric_text(values: dict[str, Any]) -> str:
+    shown = {k: v for k, v in values.items() if k.startswith("val_") and isinstance(v, float)} or \
+        {k: v for k, v in values.items() if isinstance(v, float) and k not in ("best_value", "learning_rate")}
+    return ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
+
+
+def _open_run(run_dir: str, which: str) -> tuple[Any, Any, Any]:
+    from archspec.train.inference import load_run_model
+    from archspec.train.rundir import RunDir
+    from archspec.train.runner import load_run_config
+
+    run = RunDir.open(run_dir)
+    return run, load_run_config(run), load_run_model(run, which)
+
+
+_model_option = click.option("--model", "which", type=click.Choice(["best", "last"]), default="best",
+                             show_default=True, help="Which saved model of the run.")
+
+
+@click.command("evaluate")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--data", metavar="SOURCE", help="Evaluate on this whole source instead of the run's validation data.")
+@click.option("--batch-size", type=click.IntRange(min=1))
+@_model_option
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, which: str, as_json: bool) -> None:
+    """Metrics of a run's model on held-out data."""
+    _quiet_tensorflow()
+    _setup_logging()
+    from archspec.train.config import parse_data_flag
+    from archspec.train.inference import evaluate_run, evaluation_config
+
+    run, cfg, model = _open_run(run_dir, which)
+    source = parse_data_flag(data, spec_source=cfg.data.source) if data else None
+    metrics = evaluate_run(run, evaluation_config(cfg, source, batch_size), model, source is not None)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+    else:
+        for key, value in metrics.items():
+            click.echo(f"{key}: {value:.4f}")
+
+
+@click.command("predict")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--masks-dir", type=click.Path(file_okay=False), help="Segmentation: write each mask as a PNG here.")
+@_model_option
+@click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
+def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None, which: str,
+                    as_json: bool) -> None:
+    """Top-k classes, labels, values, masks or keypoints for image files."""
+    _quiet_tensorflow()
+    _setup_logging()
+    from archspec.train.inference import predict_images, save_mask
+
+    run, cfg, model = _open_run(run_dir, which)
+    summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
+    for prediction in predict_images(model, cfg.task, images, summary.get("class_names")):
+        if as_json:
+            click.echo(json.dumps(prediction.as_json(top_k)))
+        else:
+            click.echo(f"{prediction.path}: {prediction.describe(top_k)}")
+        if masks_dir and cfg.task == "segmentation":
+            click.echo(f"  mask: {save_mask(prediction, Path(masks_dir))}")
+
+
+@click.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["savedmodel", "tflite", "onnx"]), required=True)
+@click.option("-o", "--output", type=click.Path(), help="Where to write (default RUN_DIR/export/...).")
+@_model_option
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Load the export back and compare its predictions with Keras's.")
+def export_command(run_dir: str, fmt: str, output: str | None, which: str, verify: bool) -> None:
+    """Export a run's model with Keras's model.export (SavedModel, TFLite/LiteRT, ONNX)."""
+    _quiet_tensorflow()
+    _setup_logging()
+    from archspec.train.export import check_available, default_path, export_model, verify_export
+
+    check_available(fmt)
+    run, _, model = _open_run(run_dir, which)
+    path = export_model(model, fmt, Path(output) if output else default_path(run.path, fmt))
+    click.echo(f"exported {fmt}: {path}")
+    if verify:
+        diff = verify_export(model, fmt, path)
+        click.echo(f"verified: predictions match Keras (largest difference {diff:.2e})")
+
+
+@click.command("activations")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="activations.png", show_default=True)
+@click.option("--layers", help="Comma-separated layer names (default: the first four with spatial outputs).")
+@click.option("--max-maps", type=click.IntRange(min=1), default=16, show_default=True, help="Channels per layer.")
+@click.option("--filters", "filters_path", type=click.Path(dir_okay=False),
+              help="Where to draw the first layer's filters (default OUTPUT-filters.png).")
+@click.option("--no-filters", is_flag=True, help="Do not draw the filters.")
+@_model_option
+def activations_command(run_dir: str, image: str, output: str, layers: str | None, max_maps: int,
+                        filters_path: str | None, no_filters: bool, which: str) -> None:
+    """Draw feature maps of chosen layers for IMAGE, and the learned first-layer filters."""
+    _quiet_tensorflow()
+    _setup_logging()
+    from archspec.train.activations import choose_layers, feature_maps, render_feature_maps, render_filters
+    from archspec.train.inference import load_image
+
+    _, _, model = _open_run(run_dir, which)
+    pixels = load_image(image, tuple(model.inputs[0].shape[1:]))
+    names = choose_layers(model, [n.strip() for n in layers.split(",")] if layers else None)
+    out = render_feature_maps(feature_maps(model, pixels, names), names, Path(output), pixels, max_maps)
+    click.echo(f"feature maps: {out}")
+    if not no_filters:
+        target = Path(filters_path) if filters_path else Path(output).with_name(Path(output).stem + "-filters.png")
+        click.echo(f"filters: {render_filters(model, target)}")
+
+
+def register(group: click.Group) -> None:
+    """Add the training commands to the ``archspec`` group."""
+    for command in (train_command, evaluate_command, predict_command, export_command, activations_command):
+        group.add_command(command)

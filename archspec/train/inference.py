@@ -1,0 +1,172 @@
+"""Using a finished run: load its model, evaluate it on held-out data, predict on images."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from archspec.errors import UserError
+from archspec.train.config import TrainConfig
+from archspec.train.rundir import RunDir
+
+log = logging.getLogger("archspec.train")
+
+
+def load_run_model(run: RunDir, which: str = "best") -> Any:
+    """``best.keras`` (or ``last.keras``) of a run; archspec's own layers are registered first.
+
+    Falls back to rebuilding the model from the run's spec.yaml and loading the weights."""
+    import keras
+
+    path = run / f"{which}.keras"
+    if not path.is_file() and which == "best" and (run / "last.keras").is_file():
+        path = run / "last.keras"
+    if not path.is_file():
+        raise UserError(f"{run.path} has no {which}.keras", "did its first epoch finish? see metrics.json")
+    try:
+        import archspec.keras_backend.layers  # noqa: F401  (registers archspec's layers for loading)
+    except ImportError:
+        pass
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as first:  # noqa: BLE001 - try the spec route before giving up
+        spec = run / "spec.yaml"
+        if not spec.is_file():
+            raise UserError(f"cannot load {path} ({type(first).__name__}: {first})",
+                            "the file may be damaged") from None
+        try:
+            from archspec.api import compile_spec
+            from archspec.keras_backend.build import build_model
+            model = build_model(compile_spec(spec).graph)
+            model.load_weights(path)
+            return model
+        except Exception as exc:  # noqa: BLE001
+            raise UserError(f"cannot load {path} ({type(exc).__name__}: {exc})", "the file may be damaged") from None
+
+
+def evaluation_config(cfg: TrainConfig, data: dict[str, Any] | None, batch_size: int | None) -> TrainConfig:
+    """The run's data settings for evaluation: a given source is evaluated whole."""
+    changes: dict[str, Any] = {"augment": cfg.data.augment}
+    if data is not None:
+        changes.update(source=data, validation=None, validation_split=0.0)
+    if batch_size:
+        changes["batch_size"] = batch_size
+    from dataclasses import replace
+    return cfg.replace(data=replace(cfg.data, **changes))
+
+
+def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) -> dict[str, float]:
+    """Keras metrics of ``model`` on the run's validation data, or on a whole given source."""
+    from archspec.train.datasets import ModelIO, build_data
+    from archspec.train.objects import build_loss, build_metrics
+    from archspec.train.tasks import output_activation
+
+    io = ModelIO.of(model)
+    activation = output_activation(model)
+    bundle = build_data(cfg, io, lambda path: None)
+    pipeline = bundle.train if given_source else bundle.validation
+    if pipeline is None:
+        raise UserError("the run has no validation data to evaluate on", "pass --data SOURCE")
+    model.compile(loss=build_loss(cfg, activation, lambda p: None),
+                  metrics=build_metrics(cfg, io.output_shape[-1], activation, lambda p: None))
+    results = model.evaluate(pipeline.evaluate(), return_dict=True, verbose=0)
+    return {k: float(v) for k, v in results.items()}
+
+
+def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
+    """An image file as the model sees it: (1, H, W, C) float32 in [0, 1], resized to fit."""
+    from PIL import Image, UnidentifiedImageError
+
+    height, width, channels = (int(d) for d in shape)
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("L" if channels == 1 else "RGB")
+        if image.size != (width, height):
+            log.info("%s: resized from %dx%d to %dx%d", path, image.size[1], image.size[0], height, width)
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+        pixels = np.asarray(image, np.float32) / 255.0
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}", "check the image path") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
+    pixels = pixels.reshape(height, width, -1)
+    if channels == 3 and pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return pixels[None]
+
+
+@dataclass
+class Prediction:
+    path: str
+    task: str
+    output: np.ndarray                   # probabilities / values for one sample
+    class_names: Sequence[str] | None
+
+    def top(self, k: int) -> list[tuple[str, float]]:
+        order = np.argsort(-self.output)[:k]
+        return [(self._name(i), float(self.output[i])) for i in order]
+
+    def _name(self, i: int) -> str:
+        return str(self.class_names[i]) if self.class_names and i < len(self.class_names) else str(i)
+
+    def describe(self, k: int = 3) -> str:
+        if self.task == "classification":
+            return ", ".join(f"{n} ({p:.3f})" for n, p in self.top(k))
+        if self.task == "multilabel":
+            on = [f"{self._name(i)} ({p:.3f})" for i, p in enumerate(self.output) if p >= 0.5]
+            return ", ".join(on) or "no label above 0.5"
+        if self.task == "regression":
+            return ", ".join(f"{v:.4g}" for v in self.output.ravel())
+        if self.task == "segmentation":
+            mask = self.output.argmax(-1)
+            ids, counts = np.unique(mask, return_counts=True)
+            return ", ".join(f"{self._name(int(i))} {c / mask.size:.1%}" for i, c in zip(ids, counts))
+        peaks = []
+        for channel in range(self.output.shape[-1]):
+            plane = self.output[..., channel]
+            row, col = np.unravel_index(int(plane.argmax()), plane.shape)
+            peaks.append(f"{self._name(channel)} at ({row}, {col}) {float(plane.max()):.3f}")
+        return "; ".join(peaks)
+
+    def as_json(self, k: int = 3) -> dict[str, Any]:
+        out: dict[str, Any] = {"image": self.path, "task": self.task}
+        if self.task in ("classification", "multilabel"):
+            out["top"] = [{"class": n, "probability": p} for n, p in self.top(k if self.task == "classification"
+                                                                               else len(self.output))]
+        elif self.task == "segmentation":
+            out["mask"] = self.output.argmax(-1).tolist()
+        else:
+            out["output"] = self.output.tolist()
+        return out
+
+
+def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Sequence[str] | None) -> list[Prediction]:
+    from archspec.train.tasks import output_activation
+
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3:
+        raise UserError(f"the model's input has shape {shape}, not an image", "predict takes image models")
+    batch = np.concatenate([load_image(p, shape) for p in paths])
+    outputs: Any = np.asarray(model.predict(batch, verbose=0), np.float32)
+    if output_activation(model) == "linear" and task in ("classification", "segmentation"):
+        outputs = np.exp(outputs - outputs.max(-1, keepdims=True))
+        outputs /= outputs.sum(-1, keepdims=True)
+    elif output_activation(model) == "linear" and task == "multilabel":
+        outputs = 1.0 / (1.0 + np.exp(-outputs))
+    return [Prediction(str(p), task, o, class_names) for p, o in zip(paths, outputs)]
+
+
+def save_mask(prediction: Prediction, folder: Path) -> Path:
+    """Write a segmentation prediction as a PNG of class ids (scaled to be visible)."""
+    from PIL import Image
+
+    from archspec.train.rundir import atomic_write
+    mask = prediction.output.argmax(-1).astype(np.uint8)
+    scale = 255 // max(int(prediction.output.shape[-1]) - 1, 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{Path(prediction.path).stem}.mask.png"
+    atomic_write(path, lambda tmp: Image.fromarray(mask * scale).save(tmp, format="PNG"))
+    return path

@@ -1,0 +1,200 @@
+"""The JSON Schema (Draft 2020-12) of a spec's ``train:`` section.
+
+The spine embeds :data:`TRAIN_SCHEMA` under the top-level property ``train``; this module is
+plain data and never imports TensorFlow. Keras objects are written as in the rest of the
+language, by their Keras class name: ``{Adam: {learning_rate: 0.001}}``,
+``{EarlyStopping: {patience: 3}}``, ``{RandomFlip: {mode: horizontal}}``. Whether a name
+exists in Keras is checked when training starts, with the spec line in the message.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+TASKS = ("classification", "multilabel", "regression", "segmentation", "keypoints")
+BUILTINS = ("digits", "shapes")
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+
+def _keras_object(what: str, example: str) -> dict[str, Any]:
+    """A Keras object: its class name alone, or a one-key mapping {ClassName: {args}}."""
+    return {
+        "description": f"{what}: a Keras class name, or {{ClassName: {{arguments}}}} with "
+                       f"Keras's own argument names, e.g. {example}",
+        "oneOf": [
+            {"type": "string", "minLength": 1, "description": "the class name with default arguments"},
+            {"type": "object", "minProperties": 1, "maxProperties": 1,
+             "description": "{ClassName: {arguments}}",
+             "additionalProperties": {"type": ["object", "null"],
+                                      "description": "the constructor's keyword arguments"}},
+        ],
+    }
+
+
+_FEATURE = {
+    "type": "object",
+    "description": "how one feature of a tf.train.Example is parsed",
+    "additionalProperties": False,
+    "required": ["dtype"],
+    "properties": {
+        "dtype": {"enum": ["string", "int64", "float32"],
+                  "description": "the feature's stored type (tf.io.FixedLenFeature dtype)"},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                  "description": "the feature's fixed shape; [] for a scalar (default)"},
+        "decode": {"enum": ["image", "png", "jpeg", "raw"],
+                   "description": "for a string feature: decode an encoded image, or read raw "
+                                  "bytes as `raw_dtype` reshaped to `raw_shape`"},
+        "raw_dtype": {"enum": ["uint8", "float32", "int32", "int64"],
+                      "description": "element type of raw bytes (decode: raw)"},
+        "raw_shape": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                      "description": "shape of the decoded raw tensor (decode: raw)"},
+    },
+}
+
+_PATH = {"type": "string", "minLength": 1}
+
+SOURCE_SCHEMA: dict[str, Any] = {
+    "description": "where samples come from: {builtin: digits|shapes}, {npz: file}, {images: dir} "
+                   "or {tfrecord: glob, features: ...}; relative paths are relative to the spec file",
+    "oneOf": [
+        {
+            "type": "object", "required": ["builtin"], "additionalProperties": False,
+            "description": "a data set that ships with archspec (no download)",
+            "properties": {
+                "builtin": {"enum": list(BUILTINS),
+                            "description": "digits: scikit-learn's 1,797 real 8x8 handwritten digits; "
+                                           "shapes: generated circles, squares and triangles with "
+                                           "masks, multi-labels, counts and keypoint heatmaps"},
+                "samples": {"type": "integer", "minimum": 10,
+                            "description": "shapes only: number of images (default 2000)"},
+                "size": {"type": "integer", "minimum": 8,
+                         "description": "shapes only: image side in pixels (default 32)"},
+                "channels": {"enum": [1, 3], "description": "shapes only: 1 gray or 3 colour (default 1)"},
+                "seed": {"type": "integer", "description": "shapes only: generator seed (default 0)"},
+            },
+        },
+        {
+            "type": "object", "required": ["npz"], "additionalProperties": False,
+            "description": "arrays in a NumPy .npz file",
+            "properties": {
+                "npz": {**_PATH, "description": "path of the .npz file"},
+                "x": {"type": "string", "description": "name of the inputs array (default x)"},
+                "y": {"type": "string", "description": "name of the targets array (default y)"},
+            },
+        },
+        {
+            "type": "object", "required": ["images"], "additionalProperties": False,
+            "description": "one sub-folder per class, as keras.utils.image_dataset_from_directory reads "
+                           "(.png, .jpg, .jpeg, .bmp, .gif)",
+            "properties": {
+                "images": {**_PATH, "description": "the folder holding one sub-folder per class"},
+                "class_names": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                                "description": "sub-folders to use, in label order (default: all, sorted)"},
+            },
+        },
+        {
+            "type": "object", "required": ["tfrecord", "features"], "additionalProperties": False,
+            "description": "TFRecord files of tf.train.Example records",
+            "properties": {
+                "tfrecord": {**_PATH, "description": "a file or glob pattern, e.g. data/train-*.tfrecord"},
+                "features": {"type": "object", "minProperties": 1, "additionalProperties": _FEATURE,
+                             "description": "feature name -> how to parse it"},
+                "x": {"type": "string", "description": "the feature holding the input (default image)"},
+                "y": {"type": "string", "description": "the feature holding the target (default label)"},
+                "compression": {"enum": ["", "GZIP", "ZLIB"], "description": "file compression"},
+            },
+        },
+    ],
+}
+
+_AUGMENT_ITEM = _keras_object("a Keras preprocessing layer applied to training batches only",
+                              "{RandomFlip: {mode: horizontal}}")
+
+DATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "the input pipeline (tf.data)",
+    "additionalProperties": False,
+    "properties": {
+        "source": SOURCE_SCHEMA,
+        "validation": {**SOURCE_SCHEMA,
+                       "description": "a separate validation source; when given, validation_split is unused"},
+        "validation_split": {"type": "number", "minimum": 0, "exclusiveMaximum": 1,
+                             "description": "fraction of the source held out for validation, chosen "
+                                            "by the seed (default 0.2; 0 for none)"},
+        "batch_size": {"type": "integer", "minimum": 1,
+                       "description": "global batch size, split over replicas (default 32)"},
+        "shuffle": {"type": "boolean",
+                    "description": "shuffle training samples; each epoch's order is a function of "
+                                   "seed and epoch (default true)"},
+        "shuffle_buffer": {"type": "integer", "minimum": 1,
+                           "description": "buffer size for sources read as a stream (tfrecord, file "
+                                          "cache); in-memory data is fully permuted (default 10000)"},
+        "cache": {"description": "true: keep decoded samples in memory; false: decode every epoch; "
+                                 "a path: a tf.data file cache there, read as a stream (default true)",
+                  "type": ["boolean", "string"]},
+        "resize": {"type": ["boolean", "null"],
+                   "description": "resize images (and masks) to the model's input size and adapt "
+                                  "channels (default: true for builtin sources, false otherwise)"},
+        "rescale": {"type": ["number", "null"],
+                    "description": "multiply pixel values by this (default: 1/255 for images, "
+                                   "uint8 arrays and encoded records; builtin data is in [0, 1])"},
+        "augment": {"type": "array", "items": _AUGMENT_ITEM,
+                    "description": "Keras preprocessing layers (RandomFlip, RandomRotation, RandomZoom, "
+                                   "RandomTranslation, RandomCrop, RandomContrast, ...) run in the "
+                                   "tf.data pipeline on training batches, in order; off for evaluation"},
+    },
+}
+
+TRAIN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "what `archspec train` needs; every key has a default and can be overridden "
+                   "with --set train.KEY=VALUE",
+    "additionalProperties": False,
+    "properties": {
+        "task": {"enum": list(TASKS),
+                 "description": "sets default loss, metrics and output checks (default classification)"},
+        "data": DATA_SCHEMA,
+        "optimizer": _keras_object("the optimizer (default {Adam: {learning_rate: 0.001}}); "
+                                   "learning_rate may itself be a schedule such as "
+                                   "{CosineDecay: {initial_learning_rate: 0.1}} (decay_steps defaults "
+                                   "to the run's total steps)", "{SGD: {learning_rate: 0.01, momentum: 0.9}}"),
+        "loss": _keras_object("the loss (default: the task's)", "{SparseCategoricalCrossentropy: "
+                                                                "{from_logits: true}}"),
+        "metrics": {"type": "array", "items": _keras_object("a metric", "accuracy"),
+                    "description": "metrics reported per epoch (default: the task's)"},
+        "weight_decay": {"type": ["number", "null"], "minimum": 0,
+                         "description": "decoupled weight decay, passed to the optimizer"},
+        "clipnorm": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                     "description": "clip each gradient to this norm"},
+        "global_clipnorm": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                            "description": "clip all gradients together to this norm"},
+        "clipvalue": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                      "description": "clip gradient values to [-clipvalue, clipvalue]"},
+        "callbacks": {"type": "array", "items": _keras_object("a Keras callback", "{EarlyStopping: {patience: 3}}"),
+                      "description": "extra Keras callbacks (EarlyStopping, ReduceLROnPlateau, ...); "
+                                     "checkpoints, CSV and TensorBoard logs are always written"},
+        "epochs": {"type": "integer", "minimum": 1, "description": "number of epochs (default 10)"},
+        "steps_per_epoch": {"type": ["integer", "null"], "minimum": 1,
+                            "description": "cap on training steps per epoch (default: one pass over the data)"},
+        "seed": {"type": "integer", "minimum": 0,
+                 "description": "seeds Python, NumPy, TensorFlow and Keras, the split, the shuffle and "
+                                "augmentation (default 0)"},
+        "deterministic": {"type": "boolean",
+                          "description": "enable TensorFlow op determinism so a seed repeats a run "
+                                         "bit for bit (default true)"},
+        "monitor": {"type": ["string", "null"],
+                    "description": "the metric that picks best.keras (default val_loss, or loss "
+                                   "without validation)"},
+        "monitor_mode": {"enum": ["auto", "min", "max"],
+                         "description": "whether a lower or higher monitored value is better (default auto)"},
+        "strategy": {"enum": list(STRATEGIES),
+                     "description": "tf.distribute strategy: default (one device), mirrored (all local "
+                                    "GPUs) or multi-worker (TF_CONFIG)"},
+        "mixed_precision": {"type": "boolean",
+                            "description": "mixed_float16 on GPU, mixed_bfloat16 on CPU (default false)"},
+        "jit_compile": {"enum": [True, False, "auto"],
+                        "description": "XLA-compile the training step (default auto, as Keras)"},
+        "steps_per_execution": {"type": "integer", "minimum": 1,
+                                "description": "training steps per compiled call (default 1); lowered "
+                                               "to a divisor of the steps per epoch"},
+    },
+}
