@@ -151,3 +151,16 @@ def test_resume_extends_a_finished_run(tmp_path: Path) -> None:
     result = train_model(conv_classifier(), cfg, run, resume=True, verbose=0)
     assert [row["epoch"] for row in result.history] == [1, 2]
     assert json.loads((run / "run.json").read_text())["resumes"][0]["from_epoch"] == 1
+
+
+def test_tensorboard_callback_does_no_work_per_batch(tmp_path) -> None:
+    """Keras 3's TensorBoard callback runs a summary op per metric on every batch even when it
+    writes per-epoch summaries only; ours keeps the base class's empty batch hooks."""
+    from keras.src import utils
+
+    from archspec.train.rundir import RunDir
+    from archspec.train.runner import tensorboard_callback
+
+    (callback,) = tensorboard_callback(RunDir(tmp_path / "run"))
+    for hook in ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end"):
+        assert utils.is_default(getattr(callback, hook)), hook
