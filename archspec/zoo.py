@@ -27,8 +27,8 @@ TABLE_TEXT_WIDTH = 72
 
 
 def zoo_dir() -> Path:
-    """The folder of zoo specs: the repository's ``specs/`` (editable install), or the copy
-    packaged as ``archspec/zoo/`` in a wheel."""
+    """The folder of zoo specs: the repository's ``specs/`` (the documented editable install),
+    or ``archspec/zoo/`` for a wheel built after copying ``specs/`` there (package data)."""
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "specs", here / "zoo"):
         if candidate.is_dir() and any(candidate.glob("*.yaml")):
