@@ -100,7 +100,7 @@ class _Lowering:
             raise SpecErrors(self.errors)
         nodes = [Node(p.name, p.kind.name, p.args, tuple(resolved[id(p)]), p.loc, p.arg_locs, p.scope)
                  for p in self.pending]
-        out_names = tuple(self.resolve(o) for o in outputs)
+        out_names = tuple(self._resolve_reported(o) for o in outputs)
         expectations = tuple(Expectation(self.resolve(r), shape, loc) for r, shape, loc in self.expectations)
         if self.errors:
             raise SpecErrors(self.errors)
@@ -342,6 +342,13 @@ class _Lowering:
         if ref in seen:
             raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc, 20))
         return self.resolve(table[ref.name], seen + (ref,))
+
+    def _resolve_reported(self, ref: Ref) -> str:
+        try:
+            return self.resolve(ref)
+        except _Unresolved as exc:
+            self.errors.append(exc.error)
+            return ""
 
     def _resolve_all(self) -> dict[int, list[str]]:
         resolved: dict[int, list[str]] = {}

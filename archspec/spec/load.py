@@ -228,6 +228,10 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
     if "${" in line and "{" in line.split("${", 1)[0]:
         hint = ("YAML reads '{' inside a flow mapping as a nested mapping: quote the expression, "
                 "e.g. filters: \"${filters * 4}\"")
+    elif problem.startswith("mapping values are not allowed") and mark and _bare_item_above(text, mark.line):
+        item = _bare_item_above(text, mark.line)
+        hint = (f"'- {item}' above is a bare string, which cannot take keys; write '- {item}: {{}}' to give it "
+                "name, inputs, repeat or expect")
     elif exc.context and "flow" in exc.context and exc.context_mark is not None:
         opened = exc.context_mark
         bracket = "[" if "sequence" in exc.context else "{"
@@ -236,6 +240,16 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
     elif "\t" in line[: (mark.column + 1) if mark else 0]:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
     return SpecError(f"YAML syntax error: {problem}", hint, loc, rank=0)
+
+
+def _bare_item_above(text: str, line: int) -> str | None:
+    """The layer name of a bare-string list item (``- Flatten``) just above ``line`` (0-based)."""
+    lines = text.splitlines()
+    for above in reversed(lines[:line]):
+        if above.strip():
+            match = re.match(r"^\s*-\s+([A-Za-z_][A-Za-z0-9_]*)\s*(#.*)?$", above)
+            return match.group(1) if match else None
+    return None
 
 
 def load_text(text: str, path: str = "<string>") -> Document:

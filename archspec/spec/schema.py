@@ -137,5 +137,6 @@ def published_schema() -> dict[str, Any]:
 def structural_schema() -> dict[str, Any]:
     kinds = all_kinds()
     schema = _document(kinds, {name: {"type": ["object", "null"]} for name in kinds})
-    schema["$defs"]["entry"] = {"type": ["string", "object"], "minProperties": 1}
+    # Layer arguments wait for pass 2, but the entry keys (name, inputs, repeat, expect) are checked here.
+    schema["$defs"]["entry"] = {"type": ["string", "object"], "minProperties": 1, "properties": dict(ENTRY_KEYS)}
     return schema

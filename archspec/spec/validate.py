@@ -20,6 +20,12 @@ _TOP_HINTS = {
     "name": "add 'name: my_net' (it becomes the Keras model's name)",
     "layers": "add a 'layers:' list",
 }
+# What a key whose schema is a oneOf/anyOf expects, in words.
+_EXPECTS = {
+    "inputs": "a name or a non-empty list of names",
+    "outputs": "a name or a non-empty list of names",
+    "repeat": "an integer >= 0, or a $reference or ${expression}",
+}
 _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "null"}
 
@@ -70,6 +76,9 @@ def _translate(error: jsonschema.ValidationError, doc: Document) -> SpecError:
     if kw in ("minimum", "exclusiveMinimum") and len(path) >= 2 and path[0] in ("input", "inputs"):
         return SpecError(f"input size {error.instance!r} must be a positive integer (or null for unknown)",
                          "fix the input shape", loc, rank=30)
+    if kw in ("anyOf", "oneOf") and path and isinstance(path[-1], str) and path[-1] in _EXPECTS:
+        return SpecError(f"'{path[-1]}' must be {_EXPECTS[path[-1]]}; received: {error.instance!r}",
+                         "see the spec language for its form", loc, rank=30)
     if kw in ("anyOf", "oneOf") and path and path[0] in ("input", "inputs"):
         return SpecError(f"input size {error.instance!r} must be a positive integer (or null for unknown)",
                          "fix the input shape", loc, rank=30)
