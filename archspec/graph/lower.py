@@ -91,8 +91,9 @@ class _Lowering:
         self.globals = self._vars(data.get("vars") or {})
         self.blocks = self._block_defs(data.get("blocks") or {})
         inputs, input_locs = self._inputs(data)
-        self.symbols[()] = {name: name for name in inputs}
-        first: Optional[Ref] = next(iter(inputs)) if len(inputs) == 1 else None
+        declared = self._input_names()  # known even when a shape failed, so errors do not cascade
+        self.symbols[()] = {name: name for name in declared}
+        first: Optional[Ref] = next(iter(declared)) if len(declared) == 1 else None
         last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
         outputs = self._outputs(data, last)
         resolved = self._resolve_all()
@@ -135,6 +136,8 @@ class _Lowering:
         for name, shape in given.items():
             path = ("input",) if "input" in data else ("inputs", name)
             value = self.subst(shape, self.globals, path)
+            if isinstance(value, list) and any(isinstance(v, _Invalid) for v in value):
+                continue  # the expression's own error says what is wrong
             if not _is_shape(value):
                 self.error(f"input '{name}' has shape {value!r}", "sizes must be positive integers or null",
                            self.doc.loc(path), 30)
@@ -223,9 +226,9 @@ class _Lowering:
                 self.expectations.append((out, tuple(shape), self.doc.loc(path + ("expect",))))
         return out
 
-    def _input_names(self) -> set[str]:
+    def _input_names(self) -> list[str]:
         data = self.doc.data
-        return {"input"} if "input" in data else set(data.get("inputs") or {})
+        return ["input"] if "input" in data else list(data.get("inputs") or {})
 
     def _entry_inputs(self, entry: dict, path: PathKey, scope: tuple[str, ...], previous: Optional[Ref]) -> list[Ref]:
         given = entry.get("inputs")

@@ -26,6 +26,7 @@ _EXPECTS = {
     "outputs": "a name or a non-empty list of names",
     "repeat": "an integer >= 0, or a $reference or ${expression}",
 }
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer",
                "number": "a number", "boolean": "true or false", "null": "null"}
 
@@ -66,6 +67,13 @@ def _translate(error: jsonschema.ValidationError, doc: Document) -> SpecError:
     if kw == "type":
         return SpecError(f"'{where}' must be {_type_words(value)}, not {_describe(error.instance)}",
                          "see the spec language for its form", loc, rank=30)
+    if kw in _BOUNDS and not (path and path[0] in ("input", "inputs")):
+        return SpecError(f"'{where}' must be {_BOUNDS[kw]} {value}; received: {error.instance!r}",
+                         "see the spec language for its form", loc, rank=30)
+    if kw == "enum":
+        options = ", ".join("null" if v is None else str(v) for v in value)
+        hint = did_you_mean(str(error.instance), [str(v) for v in value]) or "see the spec language for its form"
+        return SpecError(f"'{where}' must be one of {options}; received: {error.instance!r}", hint, loc, rank=30)
     if kw == "minItems" and value == 1:
         return SpecError(f"'{where}' is empty", "give at least one item", loc, rank=30)
     if kw == "minProperties":
