@@ -15,6 +15,9 @@ import click
 from archspec.errors import ArchspecError, SpecErrors
 
 SUMMARY_FORMATS = ("table", "json", "markdown")
+# Modules of the optional extras, and the extra that installs each.
+EXTRAS = {"tensorflow": "tf", "keras": "tf", "numpy": "tf", "matplotlib": "tf", "sklearn": "tf", "skimage": "tf",
+          "PIL": "tf", "tensorboard": "tf", "h5py": "tf", "tf2onnx": "onnx", "onnx": "onnx", "onnxruntime": "onnx"}
 
 
 class ArchspecGroup(click.Group):
@@ -31,6 +34,14 @@ class ArchspecGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except ModuleNotFoundError as exc:
+            root = (exc.name or "").split(".")[0]
+            if root not in EXTRAS:
+                raise
+            extra = EXTRAS[root]
+            click.echo(f"this command needs {root}, which is not installed; install the '{extra}' extra: "
+                       f"pip install -e \".[{extra}]\" (or pip install \"archspec[{extra}]\")", err=True)
+            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks

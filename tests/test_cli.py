@@ -176,3 +176,10 @@ def test_summary_answers_quickly(resnet: Path) -> None:
     elapsed = time.perf_counter() - start
     assert result.returncode == 0
     assert elapsed < 5, f"cold summary took {elapsed:.2f}s"  # generous bound; see benchmarks/ for real numbers
+
+
+def test_missing_extra_names_what_to_install(resnet: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "keras", None)  # as if the tf extra were not installed
+    result = CliRunner().invoke(main, ["build", str(resnet), "-o", str(tmp_path / "n.keras")])
+    assert result.exit_code == 1
+    assert result.output.startswith("this command needs keras, which is not installed; install the 'tf' extra")
