@@ -75,8 +75,7 @@ def _set_option(f: Callable) -> Callable:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_set_option
 @_all_errors_option
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (the default prints nothing either).")
-def validate(specs: tuple[str, ...], overrides: tuple[str, ...], quiet: bool) -> None:
+def validate(specs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Check spec files: silent with exit 0, or file:line:col errors with exit 2."""
     from archspec.api import compile_spec
 
@@ -107,7 +106,7 @@ def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str
             overrides: tuple[str, ...]) -> None:
     """Every layer's output shape, parameters and cost, from the closed-form rules."""
     from archspec.analysis import report
-    from archspec.analysis.passes import run_passes
+    from archspec.analysis.passes import COLUMNS, run_passes
     from archspec.api import compile_spec
 
     compiled = compile_spec(spec, overrides, input_shape)
@@ -116,12 +115,7 @@ def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str
         click.echo(report.to_json(analysis, batch_size, dtype))
     else:
         render = report.table if fmt == "table" else report.markdown
-        click.echo(render(analysis, depth, report_columns(), batch_size, dtype))
-
-
-def report_columns() -> tuple:
-    from archspec.analysis.passes import COLUMNS
-    return COLUMNS
+        click.echo(render(analysis, depth, COLUMNS, batch_size, dtype))
 
 
 @main.command()

@@ -71,12 +71,3 @@ class Graph:
             cached = {n.name: n for n in self.nodes}
             object.__setattr__(self, "_index", cached)
         return cached
-
-    def consumers(self) -> dict[str, list[str]]:
-        """For every node and input, the nodes that take it as input."""
-        result: dict[str, list[str]] = {name: [] for name in self.inputs}
-        for n in self.nodes:
-            result.setdefault(n.name, [])
-            for i in n.inputs:
-                result.setdefault(i, []).append(n.name)
-        return result

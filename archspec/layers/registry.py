@@ -89,7 +89,6 @@ class LayerKind:
     window: Optional[Callable[[Args, Sequence[Shape], Shape], Window]] = None  # None: pointwise
     check: Callable[[Args], list[LayerError]] = _no_checks  # argument rules beyond the schema
     rank: Optional[int] = None        # required input rank (without batch), None: any
-    min_rank: int = 1
     inputs: tuple[int, Optional[int]] = (1, 1)  # (min, max) number of inputs; max None = any
     keras_class: Optional[str] = None  # the Keras class it compiles to, when not `name`
     extras: Mapping[str, Any] = field(default_factory=dict)

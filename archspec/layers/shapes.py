@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 Dim = Optional[int]
@@ -118,14 +117,6 @@ def product(dims: Sequence[Dim]) -> Dim:
     return result
 
 
-def ceil_div(a: int, b: int) -> int:
-    """
-    >>> ceil_div(7, 2)
-    4
-    """
-    return -(-a // b)
-
-
 def fmt_shape(shape: Sequence[Dim]) -> str:
     """A shape as people write it: ``[28, 28, 6]``, unknown sizes as ``?``.
 
@@ -136,4 +127,4 @@ def fmt_shape(shape: Sequence[Dim]) -> str:
 
 
 __all__ = ["as_tuple", "dilated", "conv_length", "same_pads", "transpose_length", "pool_length",
-           "product", "ceil_div", "fmt_shape", "math"]
+           "product", "fmt_shape"]

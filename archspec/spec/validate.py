@@ -133,7 +133,7 @@ KERAS2_NAMES = {("LeakyReLU", "alpha"): "Keras 3 calls it negative_slope"}
 
 
 @lru_cache(maxsize=None)
-def _arg_validator(kind_name: str, arg_name: str, schema_key: str) -> jsonschema.Draft202012Validator:
+def _arg_validator(kind_name: str, arg_name: str) -> jsonschema.Draft202012Validator:
     from archspec.layers.registry import KINDS
     return jsonschema.Draft202012Validator(KINDS[kind_name].arg_map[arg_name].schema)
 
@@ -154,7 +154,7 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
             errors.append(SpecError(f"{label}: unknown argument '{name}'", hint, key_locs.get(name, key_loc), rank=20))
             continue
         arg = arg_map[name]
-        if not _arg_validator(kind.name, name, "").is_valid(value):
+        if not _arg_validator(kind.name, name).is_valid(value):
             errors.append(SpecError(f"{label}: '{name}' must be {arg.expects}; received: {value!r}",
                                     f"see `archspec layers {kind.name}`", arg_locs.get(name, key_loc), rank=30))
     for arg in kind.args:

@@ -31,10 +31,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 from archspec.errors import RunFailure, UserError
 
-FILES = ("spec.yaml", "train_config.json", "run.json", "data.json", "history.csv", "metrics.json",
-         "curves.png", "best.keras", "last.keras")
-
-
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` then rename tmp onto ``path``; keeps the suffix (Keras wants .keras)."""
     path = Path(path)
@@ -171,13 +167,6 @@ class RunDir:
 
     def read_json(self, name: str) -> Any:
         return read_json(self / name)
-
-    def update_json(self, name: str, **changes: Any) -> None:
-        """Merge keys into a JSON file of the run (created if missing)."""
-        path = self / name
-        data = read_json(path) if path.exists() else {}
-        data.update(changes)
-        write_json(path, data)
 
     def save_model(self, model: Any, name: str) -> None:
         atomic_write(self / name, lambda tmp: model.save(tmp))

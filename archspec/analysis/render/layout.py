@@ -14,7 +14,7 @@ from typing import Sequence
 
 from archspec.analysis.render.model import Drawing
 
-CHAR_W, LINE_H = 6.6, 15.0        # text metrics of the 11-12px sans-serif the SVG uses
+CHAR_W = 6.6                      # text metrics of the 11-12px sans-serif the SVG uses
 BOX_PAD, BOX_H = 12.0, 40.0
 H_GAP, ROW_GAP = 26.0, 34.0
 MARGIN, MARGIN_STEP, LABEL_H = 10.0, 9.0, 16.0
