@@ -1,29 +1,50 @@
-"""Atomic file writes: a crash never leaves a half-written file behind."""
+"""Atomic file writes: a crash or ``kill -9`` never leaves a half-written file behind."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    write_atomic_with(path, lambda tmp: Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data))
+    """Write text or bytes to ``path`` atomically."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    write_atomic_with(path, lambda tmp: tmp.write_bytes(payload))
 
 
-def write_atomic_with(path: str | Path, writer: Callable[[str], object], suffix: str = "") -> None:
-    """Let ``writer`` fill a temporary path (same folder, same suffix), then rename it into place."""
+def write_atomic_with(path: str | Path, write: Callable[[Path], object]) -> None:
+    """Let ``write`` fill a temporary file beside ``path`` (same suffix: Keras wants ``.keras``),
+    fsync it, rename it over ``path`` and fsync the folder. On any error the temporary file is
+    removed, the previous ``path`` is kept, and the error propagates."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
-        writer(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        remove_quietly(tmp)
         raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the rename itself is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -30,44 +30,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from archspec.errors import RunFailure, UserError
+from archspec.io import write_atomic_with
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` then rename tmp onto ``path``; keeps the suffix (Keras wants .keras)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    """``archspec.io.write_atomic_with``; a failed write is a RunFailure (the old file is kept)."""
     try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        write_atomic_with(path, write)
     except OSError as exc:
-        _remove(tmp)
         raise RunFailure(f"cannot write {path}: {exc.strerror or exc}",
                          "free disk space or check permissions; the previous version of the file is kept") from None
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform; the rename itself is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
 
 
 def write_bytes(path: Path, data: bytes) -> None:
