@@ -41,6 +41,22 @@ def padding_layers(pads: list[tuple[int, int]] | None, mode: str, name: str) -> 
     return [SpatialPadding(padding=padding, mode=mode, name=f"{name}_pad")]
 
 
+Geometry = Callable[[Args], tuple[Sequence[int], Sequence[int], Sequence[int]]]  # kernels, strides, dilations
+
+
+def with_padding(base: Builder, geometry: Geometry) -> Builder:
+    """A windowed layer's builder: our padding layer for explicit/full/mode padding (if any),
+    then ``base`` with the padding Keras itself applies ('valid' once we have padded)."""
+    from archspec.layers.common import explicit_pads, keras_padding
+
+    def build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list:
+        pads = explicit_pads(args, ins[0][:-1], *geometry(args))
+        return padding_layers(pads, args.get("padding_mode", "zeros"), name) + \
+            base(kind, {**args, "padding": keras_padding(args, pads)}, name, ins)
+
+    return build
+
+
 def keras_layer(class_name: str | None = None, **fixed: Any) -> Builder:
     """A builder that instantiates ``keras.layers.<class_name>`` with the spec's arguments."""
 

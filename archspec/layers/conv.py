@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import archspec_layer, keras_layer, padding_layers
+from archspec.layers.build import archspec_layer, keras_layer, with_padding
 from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
                                     padded, tuples, window)
 from archspec.layers.registry import Args, LayerError, LayerKind, Params, Shape, Window, register
@@ -58,18 +58,15 @@ def _check_groups(args: Args) -> list[LayerError]:
     return errors
 
 
-def _padded_build(class_name: str, own: bool = False):
-    """Builder: our padding layer (if any), then the Keras convolution with 'valid'."""
+def _padded_build(class_name: str, n: int, own: bool = False):
+    """Builder: our padding layer (if any), then the Keras (or archspec) convolution."""
     base = archspec_layer(class_name) if own else keras_layer(class_name)
 
-    def build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list:
-        n = kind.extras["n"]
+    def geometry(args: Args) -> tuple:
         kernels, strides = tuples(args, n, "kernel_size", "strides")
-        dilations = tuples(args, n, "dilation_rate")[0] if "dilation_rate" in args else (1,) * n
-        pads = explicit_pads(args, ins[0][:-1], kernels, strides, dilations)
-        layers = padding_layers(pads, args.get("padding_mode", "zeros"), name)
-        return layers + base(kind, {**args, "padding": keras_padding(args, pads)}, name, ins)
-    return build
+        return kernels, strides, tuples(args, n, "dilation_rate")[0] if "dilation_rate" in args else (1,) * n
+
+    return with_padding(base, geometry)
 
 
 def _common(n: int, padding_modes: list[str]) -> tuple[A.Arg, ...]:
@@ -104,8 +101,7 @@ def _conv(n: int) -> LayerKind:
             A.ints("dilation_rate", n, "Spacing between kernel taps (atrous convolution).", 1),
             A.integer("groups", "Split input channels into this many groups (grouped convolution).", 1),
             A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name), params, macs, _conv_window(n), _check_groups, rank=n + 1,
-        extras={"n": n})
+        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_groups, rank=n + 1)
 
 
 # ---------------------------------------------------------------- transposed
@@ -152,7 +148,7 @@ def _transpose(n: int) -> LayerKind:
                 None, minimum=0, nullable=True),
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias()) + A.weight_args(),
-        shape, keras_layer(name), params, macs, win, _check_strides_dilation, rank=n + 1, extras={"n": n})
+        shape, keras_layer(name), params, macs, win, _check_strides_dilation, rank=n + 1)
 
 
 # ---------------------------------------------------------------- depthwise / separable
@@ -179,8 +175,7 @@ def _depthwise(n: int) -> LayerKind:
          A.integer("depth_multiplier", "Output channels per input channel.", 1),
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias()) + A.weight_args("depthwise"),
-        shape, _padded_build(name), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1,
-        extras={"n": n})
+        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1)
 
 
 def _separable(n: int) -> LayerKind:
@@ -210,8 +205,7 @@ def _separable(n: int) -> LayerKind:
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias(), A.initializer("depthwise_initializer", "glorot_uniform"),
          A.initializer("pointwise_initializer", "glorot_uniform"), A.initializer("bias_initializer", "zeros")),
-        shape, _padded_build(name), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1,
-        extras={"n": n})
+        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1)
 
 
 # ---------------------------------------------------------------- unshared and tiled (archspec layers)
@@ -239,8 +233,8 @@ def _locally_connected(n: int) -> LayerKind:
         "(Keras 2's layer; an archspec layer in Keras 3).",
         (A.integer("filters", "Number of output channels.", required=True),) + _common(n, ["valid"]) + (
             A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, own=True), params, macs, _conv_window(n, dilation=False),
-        _check_strides_dilation, rank=n + 1, extras={"n": n})
+        shape, _padded_build(name, n, own=True), params, macs, _conv_window(n, dilation=False),
+        _check_strides_dilation, rank=n + 1)
 
 
 def _tiled() -> LayerKind:
@@ -266,8 +260,8 @@ def _tiled() -> LayerKind:
          A.ints("tiles", 2, "How many kernels cycle along each axis (1 = ordinary convolution).", 2),
          A.ints("strides", 2, "Step of the window.", 1), A.padding_arg(2, ["valid", "same"]),
          A.with_keras(A.padding_mode(), False), A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, own=True), params, macs, _conv_window(2, dilation=False),
-        _check_strides_dilation, rank=3, extras={"n": 2})
+        shape, _padded_build(name, 2, own=True), params, macs, _conv_window(2, dilation=False),
+        _check_strides_dilation, rank=3)
 
 
 register(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],

@@ -127,4 +127,4 @@ register(LayerKind(
      A.choice("combine", ["depthwise", "sum"], "depthwise: each input channel filtered on its own (C x k "
               "outputs); sum: filtered channels added up (k outputs), like Conv2D.", "depthwise"),
      A.ints("strides", 2, "Step of the window.", 1), A.padding_arg(2, ["valid", "same"]), A.padding_mode()),
-    _shape, _build, _params, _macs, _window, _check, rank=3, extras={"n": 2}))
+    _shape, _build, _params, _macs, _window, _check, rank=3))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import archspec_layer, keras_layer, padding_layers
+from archspec.layers.build import archspec_layer, keras_layer, with_padding
 from archspec.layers.common import (check_positive_output, expect_rank, explicit_pads, keras_padding, padded,
                                     window)
 from archspec.layers.registry import Args, LayerKind, Shape, Window, register
@@ -37,13 +37,8 @@ def _pool(op: str, n: int) -> LayerKind:
         pools, strides = _sizes(args, n)
         return window(args, ins[0][:-1], pools, strides, (1,) * n)
 
-    base = archspec_layer(name) if own else keras_layer(name)
-
-    def build(kind: LayerKind, args: Args, lname: str, ins: Sequence[Shape]) -> list:
-        pools, strides = _sizes(args, n)
-        pads = explicit_pads(args, ins[0][:-1], pools, strides, (1,) * n)
-        return padding_layers(pads, args.get("padding_mode", "zeros"), lname) + \
-            base(kind, {**args, "padding": keras_padding(args, pads)}, lname, ins)
+    build = with_padding(archspec_layer(name) if own else keras_layer(name),
+                         lambda args: (*_sizes(args, n), (1,) * n))
 
     extra = (A.number("p", "Order of the norm: 1 = sum, 2 = L2 pooling.", 2.0, minimum=1),) if op == "LP" else ()
     return LayerKind(
@@ -52,7 +47,7 @@ def _pool(op: str, n: int) -> LayerKind:
         extra + (A.ints("pool_size", n, "Size of the pooling window.", 2),
                  A.ints("strides", n, "Step of the window; null = pool_size.", None, nullable=True),
                  A.padding_arg(n, ["valid", "same"]), A.with_keras(A.padding_mode(), False)),
-        shape, build, window=win, rank=n + 1, extras={"n": n})
+        shape, build, window=win, rank=n + 1)
 
 
 def _global(op: str, n: int) -> LayerKind:
@@ -65,7 +60,7 @@ def _global(op: str, n: int) -> LayerKind:
     return LayerKind(
         name, "pooling", f"{_KINDS[op].capitalize()} over all {n}-D positions, one value per channel.",
         (A.boolean("keepdims", "Keep the spatial axes with size 1.", False),),
-        shape, keras_layer(name), rank=n + 1, extras={"n": n})
+        shape, keras_layer(name), rank=n + 1)
 
 
 register(*[_pool(op, n) for op in ("Max", "Average") for n in (1, 2, 3)],

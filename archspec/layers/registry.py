@@ -6,7 +6,7 @@ backend, the tests) iterates over ``KINDS``; adding a layer kind touches one fil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 Dim = Optional[int]
@@ -91,7 +91,6 @@ class LayerKind:
     rank: Optional[int] = None        # required input rank (without batch), None: any
     inputs: tuple[int, Optional[int]] = (1, 1)  # (min, max) number of inputs; max None = any
     keras_class: Optional[str] = None  # the Keras class it compiles to, when not `name`
-    extras: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def arg_map(self) -> dict[str, Arg]:
