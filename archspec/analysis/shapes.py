@@ -57,6 +57,12 @@ def _source(name: str, graph: Graph) -> str:
     return f"'{name}'" if name not in graph.inputs else f"the input '{name}'"
 
 
+def _where_from(node: Node, graph: Graph, shapes: Mapping[str, Shape]) -> str:
+    if len(node.inputs) == 1:
+        return f" from {_source(node.inputs[0], graph)}"
+    return " (inputs: " + ", ".join(f"{_source(i, graph)} {fmt_shape(shapes[i])}" for i in node.inputs) + ")"
+
+
 def analyse(graph: Graph) -> Analysis:
     """Compute every layer's output shape, params and MACs; raise SpecErrors with all problems."""
     kinds = all_kinds()
@@ -73,12 +79,9 @@ def analyse(graph: Graph) -> Analysis:
             info = LayerInfo(node, kind, ins, out, kind.params(node.args, ins, out), kind.macs(node.args, ins, out),
                              kind.window(node.args, ins, out) if kind.window else None)
         except LayerError as exc:
-            source = ", ".join(f"{_source(i, graph)} {fmt_shape(shapes[i])}" for i in node.inputs)
             message = f"{node.kind} '{node.name}': {exc.message}"
-            if "receives" in exc.message and len(node.inputs) == 1:
-                message += f" from {_source(node.inputs[0], graph)}"
-            elif exc.arg is None and len(node.inputs) > 1:
-                message += f" (inputs: {source})"
+            if exc.arg is None:  # the problem is the input, not an argument: say where it comes from
+                message += _where_from(node, graph, shapes)
             errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), 35))
             continue
         shapes[node.name] = out
