@@ -147,17 +147,14 @@ def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def layers(name: Optional[str], fmt: str) -> None:
     """The supported layer kinds, or one kind's arguments."""
-    from archspec.docs import describe_kind, list_kinds
+    from archspec.docs import describe_kind, kind_named, list_kinds
 
     if fmt == "json":
-        from archspec.spec.schema import kind_schema
         from archspec.layers.registry import all_kinds
+        from archspec.spec.schema import kind_schema
 
-        kinds = all_kinds()
-        chosen = {name: kinds[name]} if name and name in kinds else kinds
+        chosen = {name: kind_named(name)} if name else all_kinds()
         click.echo(json.dumps({k: kind_schema(v, expressions=False) for k, v in chosen.items()}, indent=2))
-        if name and name not in kinds:
-            describe_kind(name)  # raises the did-you-mean error
         return
     click.echo(describe_kind(name) if name else list_kinds())
 

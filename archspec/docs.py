@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Optional
 
 from archspec.errors import UserError, did_you_mean
-from archspec.layers.registry import all_kinds
+from archspec.layers.registry import LayerKind, all_kinds
 
 FAMILY_TITLES = {"conv": "Convolution", "pooling": "Pooling", "core": "Core", "reshape": "Reshaping",
                  "resize": "Padding, cropping, upsampling", "norm": "Normalization", "merge": "Merging",
@@ -27,12 +26,17 @@ def list_kinds() -> str:
     return "\n".join(lines)
 
 
-def describe_kind(name: Optional[str]) -> str:
+def kind_named(name: str) -> LayerKind:
+    """The registered kind called ``name``; a UserError with a did-you-mean otherwise."""
     kinds = all_kinds()
     if name not in kinds:
         raise UserError(f"unknown layer kind '{name}'", did_you_mean(str(name), list(kinds)) or
                         "run `archspec layers` for the list")
-    kind = kinds[name]
+    return kinds[name]
+
+
+def describe_kind(name: str) -> str:
+    kind = kind_named(name)
     lines = [f"{kind.name}: {kind.doc}"]
     if kind.keras_class:
         lines.append(f"Compiles to keras.layers.{kind.keras_class}.")

@@ -183,3 +183,20 @@ def test_missing_extra_names_what_to_install(resnet: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(main, ["build", str(resnet), "-o", str(tmp_path / "n.keras")])
     assert result.exit_code == 1
     assert result.output.startswith("this command needs keras, which is not installed; install the 'tf' extra")
+
+
+def test_layers_as_json() -> None:
+    one = CliRunner().invoke(main, ["layers", "Conv2D", "--format", "json"])
+    schema = json.loads(one.output)["Conv2D"]
+    assert one.exit_code == 0 and schema["required"] == ["filters", "kernel_size"]
+    assert set(json.loads(CliRunner().invoke(main, ["layers", "--format", "json"]).output)) == \
+        set(published_schema()["$defs"]["layer"])
+    wrong = CliRunner().invoke(main, ["layers", "Conv2d", "--format", "json"])
+    assert wrong.exit_code == 2 and wrong.output.startswith("unknown layer kind 'Conv2d'; did you mean 'Conv2D'?")
+
+
+def test_schema_command_writes_the_published_schema(tmp_path: Path) -> None:
+    target = tmp_path / "schema.json"
+    assert CliRunner().invoke(main, ["schema", "-o", str(target)]).exit_code == 0
+    assert json.loads(target.read_text()) == published_schema()
+    assert json.loads(CliRunner().invoke(main, ["schema"]).output) == published_schema()
