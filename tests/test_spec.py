@@ -177,3 +177,9 @@ layers:
 def test_keras_arguments_not_taken_get_a_specific_hint(args: str, hint: str) -> None:
     with pytest.raises(SpecErrors, match=hint):
         compile_text(f"archspec: 1\nname: n\ninput: [8, 8, 2]\nlayers:\n  - {args}\n")
+
+
+@pytest.mark.parametrize("name", ["in", "previous", "input"])
+def test_reserved_and_input_names_cannot_name_a_layer(name: str) -> None:
+    with pytest.raises(SpecErrors, match=f"'{name}' is a reserved name"):
+        compile_text(f"archspec: 1\nname: n\ninput: [4]\nlayers:\n  - Dense: {{units: 2}}\n    name: {name}\n")

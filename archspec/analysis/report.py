@@ -108,11 +108,8 @@ def table(analysis: Analysis, max_depth: Optional[int] = None, columns: tuple[Co
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     line = "─" * (sum(widths) + 3 * (len(widths) - 1))
 
-    def fmt(values: list[str]) -> str:
-        parts = [values[0].ljust(widths[0])] + [v.rjust(w) if i != 0 else v.ljust(w)
-                                                for i, (v, w) in enumerate(zip(values[1:], widths[1:]), 1)]
-        parts[1] = values[1].ljust(widths[1])
-        return "   ".join(parts).rstrip()
+    def fmt(values: list[str]) -> str:  # name and shape left-aligned, numbers right-aligned
+        return "   ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
 
     title = f'Model: "{analysis.graph.name}"'
     return "\n".join([title, line, fmt(headers), line] + [fmt(c) for c in cells] + [line]

@@ -197,7 +197,7 @@ class _Lowering:
                 table[entry["name"]] = inputs[0]
             return inputs[0] if len(inputs) == 1 else previous
         name = entry.get("name")
-        if name in RESERVED or (not scope and name in self.symbols[()] and name in self._input_names()):
+        if name in RESERVED or (not scope and name in self._input_names()):
             self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)), 20)
         out: Optional[Ref] = None
         for k in range(repeat):
