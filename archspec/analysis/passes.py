@@ -1,6 +1,6 @@
 """Analysis passes run after shapes: each adds its results to ``Analysis.extra``.
 
-``extra["receptive_field"]`` maps a layer's name to the fields merged into its JSON row
+``extra["layer_fields"]`` maps a layer's name to the fields merged into its JSON row
 (receptive field, effective stride and padding, inference working set); every other key
 becomes a top-level JSON key. ``COLUMNS`` are the extra table columns.
 """
@@ -15,7 +15,7 @@ from archspec.analysis.shapes import Analysis, LayerInfo
 
 
 def _layer_extra(analysis: Analysis, info: LayerInfo) -> dict:
-    return analysis.extra.get("receptive_field", {}).get(info.node.name, {})
+    return analysis.extra.get("layer_fields", {}).get(info.node.name, {})
 
 
 def rf_cell(analysis: Analysis, info: LayerInfo) -> str:
@@ -62,7 +62,7 @@ def run_passes(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> An
         if field.note:
             notes.append(f"{info.node.name} ({info.node.kind}, line {info.node.loc.line}): {field.note}")
     extra = dict(analysis.extra)
-    extra.update({"receptive_field": per_layer, "batch_size": batch, "dtype": dtype, **mem.as_json()})
+    extra.update({"layer_fields": per_layer, "batch_size": batch, "dtype": dtype, **mem.as_json()})
     extra["notes"] = notes
     extra["summary_lines"] = summary_lines(mem, batch, dtype) + [f"* {n}" for n in notes]
     return replace(analysis, extra=extra)

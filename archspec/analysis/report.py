@@ -133,7 +133,7 @@ def to_json_dict(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> 
     """The ``summary --format json`` contract; shapes are lists without the batch axis."""
     graph = analysis.graph
     p = analysis.params
-    rf = analysis.extra.get("receptive_field", {})
+    layer_fields = analysis.extra.get("layer_fields", {})
     size = DTYPE_BYTES[dtype]
     layers = []
     for info in analysis.layers:
@@ -144,8 +144,8 @@ def to_json_dict(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> 
             "macs": info.macs, "activation_bytes": info.activations * batch * size,
             "line": info.node.loc.line, "block": "/".join(info.node.scope) or None,
         }
-        if info.node.name in rf:
-            entry.update(rf[info.node.name])
+        if info.node.name in layer_fields:
+            entry.update(layer_fields[info.node.name])
         layers.append(entry)
     return {
         "name": graph.name, "file": graph.file,
@@ -156,7 +156,7 @@ def to_json_dict(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> 
         "total_macs": analysis.macs, "total_flops": 2 * analysis.macs, "macs_convention": MACS_CONVENTION,
         "dtype": dtype, "batch_size": batch,
         "param_bytes": param_bytes(analysis, dtype), "activation_bytes": activation_bytes(analysis, batch, dtype),
-        **{k: v for k, v in analysis.extra.items() if k not in ("receptive_field", "summary_lines")},
+        **{k: v for k, v in analysis.extra.items() if k not in ("layer_fields", "summary_lines")},
         "layers": layers,
     }
 

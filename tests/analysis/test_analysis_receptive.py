@@ -154,7 +154,7 @@ def test_misaligned_paths_are_noted_in_json_and_table():
 
 
 def test_json_fields_are_lists_per_axis():
-    data = run_passes(analysis_of("resnet50")).extra["receptive_field"]
+    data = run_passes(analysis_of("resnet50")).extra["layer_fields"]
     row = data["conv5_x_2/re_lu_3"]
     assert (row["receptive_field"], row["effective_stride"], row["effective_padding"]) == ([483, 483], [32, 32],
                                                                                            [241, 241])

@@ -38,7 +38,7 @@ def test_json_contract():
 
 def test_passes_do_not_change_the_analysis_they_get():
     analysis = analysis_of("lenet5")
-    assert run_passes(analysis).extra["receptive_field"] and analysis.extra == {}
+    assert run_passes(analysis).extra["layer_fields"] and analysis.extra == {}
 
 
 def test_input_override_reaches_every_pass():
