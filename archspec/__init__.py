@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Optional, Sequence
 
 __version__ = "0.1.0"
-_LAYERS = "archspec.keras_backend.layers"
+_LAYERS = "archspec.keras_backend.custom_layers"
 
 
 def _register_keras_layers() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from archspec.analysis.limits import check_limits
-from archspec.analysis.shapes import Analysis, analyse
+from archspec.analysis.shape_pass import Analysis, analyse
 from archspec.errors import SpecErrors
 from archspec.graph.ir import Graph
 from archspec.graph.lower import lower

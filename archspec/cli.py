@@ -132,7 +132,7 @@ def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[
     from archspec.api import compile_spec
 
     compiled = compile_spec(spec, overrides, input_shape)
-    from archspec.keras_backend.build import build_model, build_verified
+    from archspec.keras_backend.model_builder import build_model, build_verified
     from archspec.keras_backend.save import save_model
 
     model = build_verified(compiled.graph, compiled.analysis) if verify else build_model(compiled.graph)
@@ -184,7 +184,7 @@ def _register_extensions() -> None:
             if exc.name and exc.name.startswith(module):
                 continue
             raise
-        mod.register(main)
+        mod.add_commands(main)
 
 
 _register_extensions()

@@ -195,7 +195,7 @@ def new_spec(name: str, output: Optional[str], force: bool) -> Path:
 
 
 # ------------------------------------------------------------------ commands
-def register(group: click.Group) -> None:
+def add_commands(group: click.Group) -> None:
     """Add ``zoo`` and ``new`` to the CLI."""
 
     @group.command("zoo")

@@ -82,7 +82,7 @@ def _data(samples: int, seed: int = 0) -> tuple[Any, Any, Any, Any]:
     import numpy as np
 
     from archspec.train.pipeline import validation_mask
-    from archspec.train.shapes import make_shapes
+    from archspec.train.synthetic_shapes import make_shapes
 
     shapes = make_shapes(samples=samples, size=32, channels=1, seed=0, single=True)
     held_out = validation_mask(samples, 0.2, seed)
@@ -92,7 +92,7 @@ def _data(samples: int, seed: int = 0) -> tuple[Any, Any, Any, Any]:
 
 def _model() -> Any:
     from archspec.api import compile_spec
-    from archspec.keras_backend.build import build_model
+    from archspec.keras_backend.model_builder import build_model
 
     return build_model(compile_spec(ROOT / "specs" / "lenet5.yaml").graph)
 

@@ -5,5 +5,8 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# oneDNN's Conv2D filter gradient crashes (SIGSEGV/SIGABRT) on some Xeon CPUs for non-square
+# kernels after asymmetric padding (TF 2.20 and 2.21); TensorFlow's own kernels do not.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parent.parent

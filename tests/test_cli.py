@@ -66,7 +66,7 @@ def test_validate_is_silent_on_success() -> None:
 
 def test_summary_json_contract_agrees_with_keras(resnet: Path) -> None:
     from archspec.api import compile_spec
-    from archspec.keras_backend.build import build_model, keras_name
+    from archspec.keras_backend.model_builder import build_model, keras_name
 
     result = CliRunner().invoke(main, ["summary", str(resnet), "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -26,7 +26,7 @@ def compiled(example: Path) -> Compiled:
 
 @pytest.fixture(scope="module")
 def built(compiled: Compiled) -> Any:
-    from archspec.keras_backend.build import build_model
+    from archspec.keras_backend.model_builder import build_model
 
     return build_model(compiled.graph)
 
@@ -44,7 +44,7 @@ def test_example_explains_itself(example: Path) -> None:
 
 
 def test_example_builds_and_agrees_with_analysis(compiled: Compiled, built: Any) -> None:
-    from archspec.keras_backend.build import verify
+    from archspec.keras_backend.model_builder import verify
 
     assert verify(built, compiled.analysis) == []
 

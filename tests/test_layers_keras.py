@@ -19,7 +19,7 @@ def test_every_registered_kind_has_samples() -> None:
 
 @pytest.mark.parametrize("kind, ins, args", CASES)
 def test_kind_matches_keras(kind: str, ins: list, args: dict) -> None:
-    from archspec.keras_backend.build import build_model, verify
+    from archspec.keras_backend.model_builder import build_model, verify
 
     compiled = compile_text(spec_for(kind, ins, args))
     model = build_model(compiled.graph)

@@ -63,7 +63,7 @@ def spec(draw: st.DrawFn) -> str:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec())
 def test_random_specs_agree_with_keras(text: str) -> None:
-    from archspec.keras_backend.build import build_model, verify
+    from archspec.keras_backend.model_builder import build_model, verify
 
     try:
         compiled = compile_text(text)
@@ -82,7 +82,7 @@ def test_keras_refuses_what_the_analysis_refuses(text: str) -> None:
     """Where the analysis says a size reaches zero, Keras cannot build the model either."""
     import pytest
 
-    from archspec.keras_backend.build import build_model
+    from archspec.keras_backend.model_builder import build_model
     from archspec.graph.lower import lower
     from archspec.spec.load import load_text
 

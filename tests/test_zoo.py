@@ -107,7 +107,7 @@ def compiled(spec_path: Path) -> Compiled:
 
 @pytest.fixture(scope="module")
 def built(compiled: Compiled) -> Any:
-    from archspec.keras_backend.build import build_model
+    from archspec.keras_backend.model_builder import build_model
 
     model = build_model(compiled.graph)
     yield model
@@ -151,7 +151,7 @@ def test_spec_compiles_and_reads_like_a_paper(spec_path: Path, compiled: Compile
 
 
 def test_keras_model_agrees_with_analysis(compiled: Compiled, built: Any) -> None:
-    from archspec.keras_backend.build import verify
+    from archspec.keras_backend.model_builder import verify
 
     assert verify(built, compiled.analysis) == []
     assert [tuple(o.shape[1:]) for o in built.outputs] == [tuple(s) for s in compiled.analysis.output_shapes()]

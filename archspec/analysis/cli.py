@@ -1,6 +1,6 @@
 """Commands of the analysis subsystem: ``graph``, ``diff`` and ``explain``.
 
-``archspec.cli`` calls ``register(main)``; nothing heavy is imported until a command runs.
+``archspec.cli`` calls ``add_commands(main)``; nothing heavy is imported until a command runs.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
     return chosen
 
 
-def register(group: click.Group) -> None:
+def add_commands(group: click.Group) -> None:
     """Add ``graph``, ``diff`` and ``explain`` to the archspec command group."""
     from archspec.cli import _all_errors_option, _set_option
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Optional, Sequence
 
-from archspec.analysis.shapes import Analysis, LayerInfo, activation_bytes
-from archspec.layers.shapes import fmt_shape
+from archspec.analysis.shape_pass import Analysis, LayerInfo, activation_bytes
+from archspec.layers.arithmetic import fmt_shape
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from archspec.analysis.shapes import Analysis, LayerInfo, activation_bytes
+from archspec.analysis.shape_pass import Analysis, LayerInfo, activation_bytes
 from archspec.errors import SpecError
 
 LIMIT_RANK = 50  # after shape errors: a budget only means something once the shapes are right

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from archspec.analysis.report import human_bytes
-from archspec.analysis.shapes import DTYPE_BYTES, Analysis
-from archspec.layers.shapes import product
+from archspec.analysis.shape_pass import DTYPE_BYTES, Analysis
+from archspec.layers.arithmetic import product
 
 CONVENTION = ("Memory: activations are batch x product(shape) x dtype bytes; training keeps the inputs and every "
               "layer output for the backward pass; inference (peak) frees each tensor after its last consumer "

@@ -11,7 +11,7 @@ from dataclasses import replace
 from archspec.analysis.memory import memory, summary_lines, tensor_bytes
 from archspec.analysis.receptive import receptive_fields, short
 from archspec.analysis.report import human_bytes
-from archspec.analysis.shapes import Analysis, LayerInfo
+from archspec.analysis.shape_pass import Analysis, LayerInfo
 
 
 def _layer_extra(analysis: Analysis, info: LayerInfo) -> dict:

@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Sequence
 
-from archspec.analysis.shapes import Analysis, LayerInfo
+from archspec.analysis.shape_pass import Analysis, LayerInfo
 from archspec.layers.registry import Window
-from archspec.layers.shapes import dilated, same_pads
+from archspec.layers.arithmetic import dilated, same_pads
 
 Num = float  # ints where exact; fractions appear only after upsampling
 

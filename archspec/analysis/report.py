@@ -5,9 +5,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from archspec.analysis.shapes import DTYPE_BYTES, Analysis, LayerInfo, activation_bytes, param_bytes
+from archspec.analysis.shape_pass import DTYPE_BYTES, Analysis, LayerInfo, activation_bytes, param_bytes
 from archspec.layers.registry import Params
-from archspec.layers.shapes import fmt_shape
+from archspec.layers.arithmetic import fmt_shape
 
 MACS_CONVENTION = ("MACs: multiply-accumulates of conv, dense, locally-connected and fixed-kernel layers per "
                    "sample; bias adds, normalisation, activations and pooling not counted; FLOPs = 2 x MACs")

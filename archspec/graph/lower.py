@@ -16,9 +16,10 @@ from archspec.graph.order import topological_order
 from archspec.layers.registry import LayerKind, all_kinds
 from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document, PathKey
+from archspec.spec.schema import ENTRY_KEY_SCHEMAS
 from archspec.spec.validate import check_args
 
-ENTRY_KEYS = ("name", "inputs", "repeat", "expect")
+ENTRY_KEYS = tuple(ENTRY_KEY_SCHEMAS)  # the keys an entry may carry beside its layer key
 RESERVED = ("previous", "in")
 REQUIRED = "required"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from archspec.layers.registry import Args, LayerError, Shape, Window
-from archspec.layers.shapes import as_tuple, dilated, fmt_shape, same_pads
+from archspec.layers.arithmetic import as_tuple, dilated, fmt_shape, same_pads
 
 SPATIAL = {1: "[T, C] (a sequence)", 2: "[H, W, C] (an image)", 3: "[D, H, W, C] (a volume)"}
-AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+AXIS_WORDS = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 Pads = Optional[list[tuple[int, int]]]
 
 
@@ -97,7 +97,7 @@ def check_positive_output(kind: str, out: Sequence[Optional[int]], spatial: Sequ
     n = len(out)
     for i, size in enumerate(out):
         if size is not None and size <= 0:
-            axis = AXES.get(n, tuple(f"axis {j}" for j in range(n)))[i]
+            axis = AXIS_WORDS.get(n, tuple(f"axis {j}" for j in range(n)))[i]
             pad = pads[i] if pads else (0, 0)
             dil = f", dilation {dilations[i]}" if dilations and dilations[i] != 1 else ""
             raise LayerError(

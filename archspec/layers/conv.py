@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import archspec_layer, keras_layer, with_padding
+from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
 from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
                                     padded, tuples, window)
-from archspec.layers.registry import Args, LayerError, LayerKind, Params, Shape, Window, register
-from archspec.layers.shapes import conv_length, product, transpose_length
+from archspec.layers.registry import Args, LayerError, LayerKind, Params, Shape, Window, register_kinds
+from archspec.layers.arithmetic import conv_length, product, transpose_length
 
 ROLE = {1: "sequences [T, C]", 2: "images [H, W, C]", 3: "volumes [D, H, W, C]"}
 
@@ -264,7 +264,7 @@ def _tiled() -> LayerKind:
         _check_strides_dilation, rank=3)
 
 
-register(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],
+register_kinds(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],
          _depthwise(1), _depthwise(2), _separable(1), _separable(2),
          _locally_connected(1), _locally_connected(2), _tiled())
 

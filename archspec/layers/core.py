@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import keras_layer
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, register
-from archspec.layers.shapes import fmt_shape, product
+from archspec.layers.keras_builders import keras_layer
+from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, register_kinds
+from archspec.layers.arithmetic import fmt_shape, product
 
 
 
@@ -78,7 +78,7 @@ def _check_shared(args: Args) -> list[LayerError]:
 _RATE = Arg("rate", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, "a number >= 0 and < 1",
             "Fraction of the inputs to drop while training.", None, True)
 
-register(
+register_kinds(
     LayerKind("Dense", "core", "Fully connected layer on the last axis (keras.layers.Dense).",
               (A.integer("units", "Number of outputs.", required=True), A.activation(), A.use_bias())
               + A.weight_args(), _dense_shape, keras_layer(), _dense_params, _dense_macs),

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import padding_layers
+from archspec.layers.keras_builders import padding_layers
 from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
                                     padded, window)
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, Window, register
-from archspec.layers.shapes import as_tuple, conv_length
+from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, Window, register_kinds
+from archspec.layers.arithmetic import as_tuple, conv_length
 
 Matrix = list[list[float]]
 NAMED_KERNELS: dict[str, Matrix] = {
@@ -116,7 +116,7 @@ def _build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list
     return padding_layers(pads, args.get("padding_mode", "zeros"), name) + [layer]
 
 
-register(LayerKind(
+register_kinds(LayerKind(
     "FixedConv2D", "fixed", "A frozen, hand-made kernel such as Sobel or a Laplacian, applied as a convolution "
     "(archspec extension; compiled to DepthwiseConv2D or Conv2D with non-trainable weights).",
     (Arg("kernel", {"oneOf": [_ONE, {"type": "array", "minItems": 1, "items": _ONE}]},

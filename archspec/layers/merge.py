@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from archspec.layers.build import keras_layer
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Shape, register
-from archspec.layers.shapes import fmt_shape
+from archspec.layers.keras_builders import keras_layer
+from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Shape, register_kinds
+from archspec.layers.arithmetic import fmt_shape
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
@@ -71,7 +71,7 @@ def _concatenate(args: Args, ins: Sequence[Shape]) -> Shape:
 
 _WORDS = {"Add": "the sum", "Subtract": "the difference of two", "Multiply": "the product", "Average": "the mean",
           "Maximum": "the maximum", "Minimum": "the minimum"}
-register(
+register_kinds(
     *[LayerKind(op, "merge", f"Element-wise {_WORDS[op]} of its inputs (keras.layers.{op}).", (),
                 _elementwise(op), keras_layer(), inputs=(2, 2) if op == "Subtract" else (2, None))
       for op in _WORDS],

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import keras_kwargs, keras_layer
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, register
-from archspec.layers.shapes import fmt_shape
+from archspec.layers.keras_builders import keras_kwargs, keras_layer
+from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, register_kinds
+from archspec.layers.arithmetic import fmt_shape
 
 _AXIS = Arg("axis", {"type": "integer"}, "an integer axis (-1 = channels)", "The axis normalised over.", -1)
 
@@ -65,7 +65,7 @@ _CENTER = A.boolean("center", "Learn an offset (beta).", True)
 _SCALE = A.boolean("scale", "Learn a scale (gamma).", True)
 _AFFINE_INIT = (A.initializer("beta_initializer", "zeros"), A.initializer("gamma_initializer", "ones"))
 
-register(
+register_kinds(
     LayerKind("BatchNormalization", "norm", "Normalises each channel over the batch; keeps moving statistics "
               "(4C weights, 2C of them non-trainable).",
               (_AXIS, A.number("momentum", "Momentum of the moving averages.", 0.99, 0, 1), _EPS, _CENTER, _SCALE)

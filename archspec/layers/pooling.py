@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import archspec_layer, keras_layer, with_padding
+from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
 from archspec.layers.common import (check_positive_output, expect_rank, explicit_pads, keras_padding, padded,
                                     window)
-from archspec.layers.registry import Args, LayerKind, Shape, Window, register
-from archspec.layers.shapes import as_tuple, pool_length
+from archspec.layers.registry import Args, LayerKind, Shape, Window, register_kinds
+from archspec.layers.arithmetic import as_tuple, pool_length
 
 _KINDS = {"Max": "the maximum", "Average": "the mean", "Min": "the minimum", "LP": "the L^p norm"}
 
@@ -63,6 +63,6 @@ def _global(op: str, n: int) -> LayerKind:
         shape, keras_layer(name), rank=n + 1)
 
 
-register(*[_pool(op, n) for op in ("Max", "Average") for n in (1, 2, 3)],
+register_kinds(*[_pool(op, n) for op in ("Max", "Average") for n in (1, 2, 3)],
          *[_pool(op, n) for op in ("Min", "LP") for n in (1, 2)],
          *[_global(op, n) for op in ("Max", "Average") for n in (1, 2, 3)])

@@ -1,7 +1,7 @@
 """The layer registry: every layer kind's arguments, rules and Keras builder in one record.
 
 A family module (``conv.py``, ``pooling.py``...) creates ``LayerKind`` records and calls
-``register``. Everything else (schema generation, validation, analysis, reports, the Keras
+``register_kinds``. Everything else (schema generation, validation, analysis, reports, the Keras
 backend, the tests) iterates over ``KINDS``; adding a layer kind touches one file.
 """
 from __future__ import annotations
@@ -108,7 +108,7 @@ class LayerKind:
 KINDS: dict[str, LayerKind] = {}
 
 
-def register(*kinds: LayerKind) -> None:
+def register_kinds(*kinds: LayerKind) -> None:
     for kind in kinds:
         if kind.name in KINDS:
             raise RuntimeError(f"layer kind {kind.name} registered twice")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from archspec.layers import args as A
-from archspec.layers.build import keras_layer
-from archspec.layers.common import AXES, expect_rank
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Shape, Window, register
-from archspec.layers.shapes import as_tuple
+from archspec.layers.keras_builders import keras_layer
+from archspec.layers.common import AXIS_WORDS, expect_rank
+from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Shape, Window, register_kinds
+from archspec.layers.arithmetic import as_tuple
 
 _NONNEG = {"type": "integer", "minimum": 0}
 _PAIR = {"type": "array", "items": _NONNEG, "minItems": 2, "maxItems": 2}
@@ -47,7 +47,7 @@ def _border(n: int, arg: str, sign: int) -> LayerKind:
         out = tuple(None if s is None else s + sign * (b + a) for s, (b, a) in zip(ins[0][:-1], sides))
         for i, size in enumerate(out):
             if size is not None and size <= 0:
-                raise LayerError(f"cropping {sum(sides[i])} from {AXES[n][i]} {ins[0][i]} leaves {size}",
+                raise LayerError(f"cropping {sum(sides[i])} from {AXIS_WORDS[n][i]} {ins[0][i]} leaves {size}",
                                  "crop less", arg)
         return out + (ins[0][-1],)
 
@@ -79,5 +79,5 @@ def _upsampling(n: int) -> LayerKind:
                      (size,) + extra, shape, keras_layer(), window=win, rank=n + 1)
 
 
-register(*[_border(n, "padding", +1) for n in (1, 2, 3)], *[_border(n, "cropping", -1) for n in (1, 2, 3)],
+register_kinds(*[_border(n, "padding", +1) for n in (1, 2, 3)], *[_border(n, "cropping", -1) for n in (1, 2, 3)],
          *[_upsampling(n) for n in (1, 2, 3)])

@@ -14,7 +14,7 @@ from archspec.layers.registry import LayerKind, all_kinds
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archspec/archspec/main/schemas/archspec.schema.json"
 EXPR = {"type": "string", "pattern": r"\$", "description": "A $reference or ${expression}."}
-ENTRY_KEYS = {
+ENTRY_KEY_SCHEMAS = {
     "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$",
              "description": "The layer's name, unique in its scope; other entries refer to it."},
     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
@@ -77,7 +77,7 @@ def kind_schema(kind: LayerKind, expressions: bool) -> dict[str, Any]:
 
 
 def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[str, Any]:
-    entry_props = dict(ENTRY_KEYS)
+    entry_props = dict(ENTRY_KEY_SCHEMAS)
     entry_props.update({name: {"$ref": f"#/$defs/layer/{name}"} for name in kinds})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -138,5 +138,5 @@ def structural_schema() -> dict[str, Any]:
     kinds = all_kinds()
     schema = _document(kinds, {name: {"type": ["object", "null"]} for name in kinds})
     # Layer arguments wait for pass 2, but the entry keys (name, inputs, repeat, expect) are checked here.
-    schema["$defs"]["entry"] = {"type": ["string", "object"], "minProperties": 1, "properties": dict(ENTRY_KEYS)}
+    schema["$defs"]["entry"] = {"type": ["string", "object"], "minProperties": 1, "properties": dict(ENTRY_KEY_SCHEMAS)}
     return schema

@@ -51,7 +51,7 @@ def spec_model(spec: str, overrides: tuple[str, ...] = ()) -> tuple[Any, str, Ca
     compiled = compile_spec(spec, overrides)
 
     def factory() -> Any:
-        from archspec.keras_backend.build import build_model
+        from archspec.keras_backend.model_builder import build_model
         return build_model(compiled.graph)
 
     return compiled.document, compiled.graph.name, factory
@@ -286,7 +286,7 @@ def activations_command(run_dir: str, image: str, output: str, layers: str | Non
         click.echo(f"filters: {render_filters(model, target)}")
 
 
-def register(group: click.Group) -> None:
+def add_commands(group: click.Group) -> None:
     """Add the training commands to the ``archspec`` group."""
     for command in (train_command, evaluate_command, predict_command, export_command, activations_command):
         group.add_command(command)

@@ -27,7 +27,7 @@ def load_run_model(run: RunDir, which: str = "best") -> Any:
     if not path.is_file():
         raise UserError(f"{run.path} has no {which}.keras", "did its first epoch finish? see metrics.json")
     try:
-        import archspec.keras_backend.layers  # noqa: F401  (registers archspec's layers for loading)
+        import archspec.keras_backend.custom_layers  # noqa: F401  (registers archspec's layers for loading)
     except ImportError:
         pass
     try:
@@ -39,7 +39,7 @@ def load_run_model(run: RunDir, which: str = "best") -> Any:
                             "the file may be damaged") from None
         try:
             from archspec.api import compile_spec
-            from archspec.keras_backend.build import build_model
+            from archspec.keras_backend.model_builder import build_model
             model = build_model(compile_spec(spec).graph)
             model.load_weights(path)
             return model

@@ -3,7 +3,7 @@
 The chain: runtime (strategy, seeds, precision) -> model -> data checked against it ->
 optimizer, loss, metrics -> resume state -> ``fit`` over one tf.data stream of epochs with
 the Recorder writing the run directory at each epoch's end. The model comes from outside
-(``archspec.keras_backend.build.build_model`` for a spec, any Keras model in tests), and is
+(``archspec.keras_backend.model_builder.build_model`` for a spec, any Keras model in tests), and is
 built inside the strategy's scope after the seeds are set.
 """
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _load_builtin(source: Mapping[str, Any], task: str) -> ArrayData:
         x = (digits.images.astype(np.float32) / 16.0)[..., None]
         return ArrayData(x=x, y=digits.target.astype(np.int32), description="builtin:digits",
                          class_names=tuple(str(i) for i in range(10)))
-    from archspec.train.shapes import CLASS_NAMES, make_shapes
+    from archspec.train.synthetic_shapes import CLASS_NAMES, make_shapes
     shapes = make_shapes(samples=int(source.get("samples", 2000)), size=int(source.get("size", 32)),
                          channels=int(source.get("channels", 1)), seed=int(source.get("seed", 0)),
                          single=(task == "classification"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from archspec.analysis.shapes import Analysis
+from archspec.analysis.shape_pass import Analysis
 from archspec.api import compile_spec, compile_text
 
 ROOT = Path(__file__).resolve().parents[2]

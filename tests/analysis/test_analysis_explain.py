@@ -13,7 +13,7 @@ from archspec.analysis.receptive import receptive_fields
 from archspec.api import compile_spec
 from archspec.cli import main
 from archspec.errors import SpecErrors
-from archspec.layers.shapes import product, same_pads
+from archspec.layers.arithmetic import product, same_pads
 
 
 def expected(info, field, key: tuple) -> list:

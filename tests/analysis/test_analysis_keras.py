@@ -9,7 +9,7 @@ from analysis_support import analysis_of, spec, text_analysis
 from archspec.analysis.memory import memory
 from archspec.analysis.receptive import receptive_fields
 from archspec.api import compile_spec
-from archspec.keras_backend.build import build_model, keras_name, verify
+from archspec.keras_backend.model_builder import build_model, keras_name, verify
 
 keras = pytest.importorskip("keras")
 
@@ -69,7 +69,7 @@ def test_every_kind_in_kinds_spec_agrees_with_keras_layer_by_layer():
                                                          (17, 3, 1, 2), (10, 7, 4, 1)])
 def test_same_padding_sides_are_what_keras_applies(size, kernel, stride, dilation):
     """Conv2D(padding='same') equals our explicit (before, after) zero padding + 'valid'."""
-    from archspec.layers.shapes import same_pads
+    from archspec.layers.arithmetic import same_pads
 
     before, after = same_pads(size, kernel, stride, dilation)
     x = np.random.default_rng(0).normal(size=(1, size, size, 2)).astype("float32")

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from archspec.analysis.limits import check_limits
 from archspec.analysis.memory import memory
-from archspec.analysis.shapes import activation_bytes, analyse
+from archspec.analysis.shape_pass import activation_bytes, analyse
 from archspec.graph.lower import lower
 from archspec.spec.load import load_text
 from archspec.cli import main

@@ -1,4 +1,4 @@
-"""Numerical proofs for archspec's own Keras layers (archspec/keras_backend/layers.py).
+"""Numerical proofs for archspec's own Keras layers (archspec/keras_backend/custom_layers.py).
 
 Every layer is checked against a direct NumPy computation written with plain loops, against
 the Keras layer it generalises where there is one, for its shape and parameter formulas, and
@@ -19,7 +19,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from archspec.keras_backend.layers import (  # noqa: E402  (after the importorskip)
+from archspec.keras_backend.custom_layers import (  # noqa: E402  (after the importorskip)
     LocallyConnected1D,
     LocallyConnected2D,
     LPPooling1D,
@@ -370,7 +370,7 @@ LOAD_SCRIPT = textwrap.dedent(
     """
     import sys
     import numpy as np
-    import archspec.keras_backend.layers
+    import archspec.keras_backend.custom_layers
     import keras
     model = keras.saving.load_model(sys.argv[1])
     data = np.load(sys.argv[2])

@@ -14,7 +14,7 @@ from archspec.errors import SpecErrors, UserError
 from archspec.spec.load import load_text
 from archspec.train.config import config_from_dict, config_to_dict, parse_data_flag, resolve_config
 from archspec.train.schema import TRAIN_SCHEMA
-from archspec.train.shapes import make_shapes
+from archspec.train.synthetic_shapes import make_shapes
 from train_testkit import ROOT
 
 

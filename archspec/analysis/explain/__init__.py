@@ -13,8 +13,8 @@ from typing import Callable, Optional, Sequence
 from archspec.analysis.explain.arith import AXES, Equation, Line, evaluate, num, per_axis
 from archspec.analysis.explain.layers import shape_lines
 from archspec.analysis.receptive import Field, Step, layer_step, receptive_fields
-from archspec.analysis.shapes import Analysis, LayerInfo
-from archspec.layers.shapes import as_tuple, fmt_shape
+from archspec.analysis.shape_pass import Analysis, LayerInfo
+from archspec.layers.arithmetic import as_tuple, fmt_shape
 
 
 # ---------------------------------------------------------------- receptive field

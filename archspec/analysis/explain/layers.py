@@ -5,8 +5,8 @@ from typing import Callable
 
 from archspec.analysis.explain.arith import Equation, Line, mul, num, per_axis
 from archspec.analysis.explain.windows import _bias, _spatial, conv_lines, transpose_lines
-from archspec.analysis.shapes import LayerInfo
-from archspec.layers.shapes import as_tuple, fmt_shape, product
+from archspec.analysis.shape_pass import LayerInfo
+from archspec.layers.arithmetic import as_tuple, fmt_shape, product
 
 
 def dense_lines(info: LayerInfo) -> list[Line]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from archspec.analysis.explain.arith import AXES, SIDES, Equation, Line, mul, num, per_axis
-from archspec.analysis.shapes import LayerInfo
+from archspec.analysis.shape_pass import LayerInfo
 from archspec.layers.common import explicit_pads
-from archspec.layers.shapes import as_tuple, same_pads
+from archspec.layers.arithmetic import as_tuple, same_pads
 
 
 # ---------------------------------------------------------------- shapes of windowed layers

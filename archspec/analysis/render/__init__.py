@@ -10,7 +10,7 @@ from typing import Optional
 from archspec.analysis.render.model import Drawing, drawing
 from archspec.analysis.render.svg import to_svg
 from archspec.analysis.render.text import to_dot, to_mermaid
-from archspec.analysis.shapes import Analysis
+from archspec.analysis.shape_pass import Analysis
 from archspec.errors import RunFailure, UserError
 
 FORMATS = {".svg": "svg", ".mmd": "mermaid", ".mermaid": "mermaid", ".dot": "dot", ".gv": "dot", ".html": "html",

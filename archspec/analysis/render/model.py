@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from archspec.analysis.shapes import Analysis, LayerInfo
-from archspec.layers.shapes import as_tuple, fmt_shape
+from archspec.analysis.shape_pass import Analysis, LayerInfo
+from archspec.layers.arithmetic import as_tuple, fmt_shape
 
 FAMILY_COLOURS = {
     "input": "#ffffff", "conv": "#dbe9f6", "pooling": "#dcefd9", "norm": "#fbf1c7", "merge": "#fde0c5",

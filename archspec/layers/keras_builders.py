@@ -36,7 +36,7 @@ def padding_layers(pads: list[tuple[int, int]] | None, mode: str, name: str) -> 
     if mode == "zeros":
         cls = getattr(keras.layers, f"ZeroPadding{len(pads)}D")
         return [cls(padding=padding[0] if len(pads) == 1 else padding, name=f"{name}_pad")]
-    from archspec.keras_backend.layers import SpatialPadding
+    from archspec.keras_backend.custom_layers import SpatialPadding
 
     return [SpatialPadding(padding=padding, mode=mode, name=f"{name}_pad")]
 
@@ -73,7 +73,7 @@ def archspec_layer(class_name: str, **fixed: Any) -> Builder:
     """A builder for one of archspec's own registered Keras layers."""
 
     def build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list:
-        from archspec.keras_backend import layers
+        from archspec.keras_backend import custom_layers as layers
 
         return [getattr(layers, class_name)(name=name, **keras_kwargs(kind, args, **fixed))]
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from archspec.analysis.shapes import Analysis
+from archspec.analysis.shape_pass import Analysis
 from archspec.errors import RunFailure
 from archspec.graph.ir import Graph
 from archspec.layers.registry import all_kinds
-from archspec.layers.shapes import fmt_shape
+from archspec.layers.arithmetic import fmt_shape
 
 
 def keras_name(name: str) -> str:
@@ -23,7 +23,7 @@ def build_model(graph: Graph) -> Any:
     """Build the functional Keras model: one Input per graph input, layers in topological order."""
     import keras
 
-    import archspec.keras_backend.layers  # noqa: F401  (registers archspec's own layers)
+    import archspec.keras_backend.custom_layers  # noqa: F401  (registers archspec's own layers)
 
     kinds = all_kinds()
     tensors: dict[str, Any] = {name: keras.Input(shape=shape, name=keras_name(name))

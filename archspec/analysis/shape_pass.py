@@ -7,7 +7,7 @@ from typing import Mapping, Optional
 from archspec.errors import SpecError, SpecErrors
 from archspec.graph.ir import Graph, Node
 from archspec.layers.registry import LayerError, LayerKind, Params, Shape, Window, all_kinds
-from archspec.layers.shapes import fmt_shape, product
+from archspec.layers.arithmetic import fmt_shape, product
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
