@@ -117,6 +117,42 @@ def product(dims: Sequence[Dim]) -> Dim:
     return result
 
 
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+
+
+def tensor_bytes(shape: Sequence[Dim], batch: int = 1, dtype: str = "float32") -> int:
+    """Bytes of one tensor of ``shape`` (without the batch axis); unknown sizes count as 0.
+
+    >>> tensor_bytes((28, 28, 6)), tensor_bytes((28, 28, 6), 32, "float16"), tensor_bytes((None, 3))
+    (18816, 301056, 0)
+    """
+    return (product(shape) or 0) * batch * DTYPE_BYTES[dtype]
+
+
+def canonicalize_axis(axis: int, rank: int) -> int:
+    """An axis as Keras counts it (the batch axis is 0, so positive axes start at 1; negative
+    axes count from the end) turned into an index into a shape written without the batch axis.
+
+    ``rank`` is the number of axes without the batch axis. Raises ValueError for axis 0 (the
+    batch axis) and for axes outside the tensor.
+
+    >>> canonicalize_axis(-1, 3), canonicalize_axis(3, 3), canonicalize_axis(1, 3), canonicalize_axis(-3, 3)
+    (2, 2, 0, 0)
+    >>> canonicalize_axis(0, 3)
+    Traceback (most recent call last):
+    ValueError: axis 0 is the batch axis
+    >>> canonicalize_axis(4, 3)
+    Traceback (most recent call last):
+    ValueError: axis 4 is outside a tensor of 4 axes (batch included)
+    """
+    if axis == 0:
+        raise ValueError("axis 0 is the batch axis")
+    index = axis - 1 if axis > 0 else rank + axis
+    if not 0 <= index < rank:
+        raise ValueError(f"axis {axis} is outside a tensor of {rank + 1} axes (batch included)")
+    return index
+
+
 def fmt_shape(shape: Sequence[Dim]) -> str:
     """A shape as people write it: ``[28, 28, 6]``, unknown sizes as ``?``.
 
@@ -127,4 +163,4 @@ def fmt_shape(shape: Sequence[Dim]) -> str:
 
 
 __all__ = ["as_tuple", "dilated", "conv_length", "same_pads", "transpose_length", "pool_length",
-           "product", "fmt_shape"]
+           "product", "DTYPE_BYTES", "tensor_bytes", "canonicalize_axis", "fmt_shape"]
