@@ -7,13 +7,16 @@ imports it itself. The Python entry point is :func:`archspec.train.runner.train_
 One job per module:
 
 - ``schema``: the JSON Schema of ``train:``; ``config``: defaults and resolution (no TF)
-- ``sources``, ``records``, ``shapes``: data sources into arrays, file lists or record streams
+- ``sources``, ``records``, ``synthetic_shapes``: data sources opened into the forms of
+  ``source_data`` (arrays, file lists or record streams)
 - ``pipeline``: tf.data (per-epoch order as a function of seed and epoch, batch, cache,
   prefetch, parallel map); ``augment``: Keras preprocessing layers with stateless seeds
 - ``tasks``: default losses, metrics and output checks; ``datasets``: data checked against
   the model, split into training and validation pipelines
 - ``objects``: optimizer, schedule, loss, metrics and callbacks from their spec entries
 - ``rundir``, ``checkpoint``, ``recorder``, ``plots``: the run directory and resume
+- ``session``: what both training loops share (model, data and settings prepared before the
+  first step, the start-up files); ``failures``: TensorFlow errors as archspec errors
 - ``runner``: ``train_model``; ``distribute``: strategies, precision, seeds;
   ``multiworker``: the training step for MultiWorkerMirroredStrategy
 - ``inference``, ``export``, ``activations``: what a finished run is used for

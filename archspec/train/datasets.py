@@ -16,8 +16,8 @@ from archspec.errors import Location, UserError
 from archspec.train.augment import Augmenter
 from archspec.train.config import TrainConfig
 from archspec.train.pipeline import Layout, Pipeline, prepare_arrays, validation_mask
-from archspec.train.sources import (ArrayData, FileData, RecordData, Source, check_image_headers,
-                                    describe_source, load_source)
+from archspec.train.source_data import ArrayData, FileData, RecordData, Source
+from archspec.train.sources import check_image_headers, describe_source, find_broken_image, load_source
 from archspec.train.tasks import plan_targets
 
 log = logging.getLogger("archspec.train")
@@ -169,7 +169,6 @@ def _maybe_materialize(source: FileData, cfg: TrainConfig, layout: Layout, cfg_s
         return source
     import tensorflow as tf
 
-    from archspec.train.sources import find_broken_image
     reader = Pipeline(source, layout, batch_size=256, seed=0, shuffle=False, cache=False)
     try:
         x = np.concatenate([np.asarray(b[0]) for b in reader.evaluate()])

@@ -20,19 +20,18 @@ from archspec.errors import Location, RunFailure, UserError
 from archspec.train.checkpoint import load_latest, restore
 from archspec.train.config import TrainConfig
 from archspec.train.distribute import dtype_policy, make_strategy, setup_runtime
+from archspec.train.failures import translate_error
 from archspec.train.objects import build_loss, build_metrics, build_optimizer
 from archspec.train.recorder import Recorder
 from archspec.train.rundir import RunDir
+from archspec.train.session import TrainResult, log_start, prepare_session, write_run_files
 
 log = logging.getLogger("archspec.train")
 
 
 def train_multi_worker(model_factory: Callable[[], Any], cfg: TrainConfig, run: RunDir, *, resume: bool,
                        spec_text: str | None, command: Sequence[str] | None,
-                       locate: Callable[[tuple], Location | None], name: str) -> Any:
-    from archspec.train.runner import (TrainResult, log_start, prepare_session, translate_error,
-                                       write_run_files)
-
+                       locate: Callable[[tuple], Location | None], name: str) -> TrainResult:
     runtime = setup_runtime(cfg, make_strategy("multi-worker"))  # the strategy before any other TF op
     workers, index = runtime.worker or (1, 0)
     if cfg.data.batch_size % runtime.replicas:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from archspec.train.sources import ArrayData, FileData, RecordData, Source
+from archspec.train.source_data import ArrayData, FileData, RecordData, Source
 
 _SPLIT, _SHUFFLE, _AUGMENT, _STREAM = 0x5B17, 0x5F1E, 0xA06E, 0x57EA
 

@@ -12,10 +12,12 @@ source:
 """
 from __future__ import annotations
 
+import glob
+import os
 from typing import Any, Callable, Mapping
 
 from archspec.errors import UserError
-from archspec.train.sources import RecordData, glob_files
+from archspec.train.source_data import RecordData
 
 _DTYPES = {"string": "string", "int64": "int64", "float32": "float32"}
 
@@ -46,6 +48,11 @@ def _parser(features: Mapping[str, Any], x_key: str, y_key: str) -> Callable[...
         return x, y
 
     return parse
+
+
+def glob_files(pattern: str) -> list[str]:
+    """Files a path or glob pattern names, sorted."""
+    return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
 
 
 def open_records(source: Mapping[str, Any], rescale: float, channels: int) -> RecordData:

@@ -9,49 +9,22 @@ built inside the strategy's scope after the seeds are set.
 from __future__ import annotations
 
 import logging
-import platform
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from archspec.errors import Location, RunFailure, UserError
-from archspec.train.checkpoint import Checkpoint, load_latest, restore
-from archspec.train.config import TrainConfig, config_from_dict, config_to_dict, resolve_config
-from archspec.train.datasets import DataBundle, ModelIO, build_data
-from archspec.train.distribute import Runtime, dtype_policy, effective_steps_per_execution, setup_runtime
-from archspec.train.objects import build_callbacks, build_loss, build_metrics, build_optimizer
+from archspec.train.checkpoint import load_latest, restore
+from archspec.train.config import TrainConfig, config_from_dict, resolve_config
+from archspec.train.distribute import dtype_policy, setup_runtime
+from archspec.train.failures import translate_error
+from archspec.train.multiworker import train_multi_worker
+from archspec.train.objects import build_callbacks
 from archspec.train.recorder import Recorder, keras_callback
 from archspec.train.rundir import RunDir
-from archspec.train.sources import FileData, find_broken_image
-from archspec.train.tasks import check_output, output_activation
+from archspec.train.session import ModelFactory, Session, TrainResult, log_start, prepare_session, write_run_files
 
 log = logging.getLogger("archspec.train")
-ModelFactory = Callable[[], Any]
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    model: Any
-    history: list[dict[str, Any]]
-    metrics: dict[str, Any]
-    status: str
-
-
-@dataclass
-class Session:
-    """Everything prepared before the first step."""
-
-    cfg: TrainConfig
-    runtime: Runtime
-    model: Any
-    data: DataBundle
-    steps: int
-    steps_per_execution: int
-    activation: str | None
-    monitor: str
 
 
 def _no_loc(path: tuple) -> Location | None:
@@ -60,85 +33,6 @@ def _no_loc(path: tuple) -> Location | None:
 
 def load_run_config(run: RunDir) -> TrainConfig:
     return config_from_dict(run.read_json("train_config.json"))
-
-
-def prepare_session(cfg: TrainConfig, runtime: Runtime, factory: ModelFactory,
-                    locate: Callable[[tuple], Location | None], *, compile: bool = True,
-                    drop_remainder: bool = False) -> Session:
-    """Build the model in scope, check the data against it, compile."""
-    with runtime.strategy.scope():
-        model = factory()
-    io = ModelIO.of(model)
-    activation = output_activation(model)
-    check_output(cfg.task, io.output_shape, activation)
-    data = build_data(cfg, io, locate)
-    natural = data.train.batches_per_epoch(drop_remainder)
-    if natural == 0:
-        raise UserError(f"{data.train.size} training samples make no full batch of {cfg.data.batch_size}",
-                        "lower train.data.batch_size")
-    steps = min(cfg.steps_per_epoch or natural, natural)
-    spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
-    monitor = cfg.monitor or ("val_loss" if data.validation is not None else "loss")
-    if compile:
-        with runtime.strategy.scope():
-            model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
-                          loss=build_loss(cfg, activation, locate),
-                          metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
-                          jit_compile=cfg.jit_compile, steps_per_execution=spe)
-            model.optimizer.build(model.trainable_variables)
-    return Session(cfg, runtime, model, data, steps, spe, activation, monitor)
-
-
-def effective_settings(s: Session) -> dict[str, Any]:
-    batch = s.cfg.data.batch_size
-    return {"strategy": s.runtime.name, "replicas": s.runtime.replicas, "global_batch": batch,
-            "per_replica_batch": s.runtime.per_replica(batch), "jit_compile": getattr(s.model, "jit_compile", False),
-            "dtype_policy": s.runtime.policy, "steps_per_epoch": s.steps,
-            "steps_per_execution": s.steps_per_execution, "seed": s.cfg.seed,
-            "deterministic": s.cfg.deterministic, "monitor": s.monitor}
-
-
-def log_start(s: Session, run: RunDir) -> None:
-    d, e = s.data.summary, effective_settings(s)
-    size = f"resized to {'x'.join(map(str, d['model_input']))}" if d.get("image_size") else \
-        f"input {'x'.join(map(str, d['model_input']))}"
-    log.info("data: %s, %d training / %d validation samples, %s%s", d["source"], d["samples"]["train"],
-             d["samples"]["validation"], size, " (resize: builtin default)" if d["resize"] and
-             s.cfg.data.resize is None else "")
-    log.info("strategy %s, %d replica(s); batch %d global, %d per replica; %d steps/epoch, "
-             "steps_per_execution %d", e["strategy"], e["replicas"], e["global_batch"], e["per_replica_batch"],
-             e["steps_per_epoch"], e["steps_per_execution"])
-    log.info("jit_compile %s; dtype policy %s; seed %d%s; run directory %s", e["jit_compile"], e["dtype_policy"],
-             e["seed"], " with op determinism" if e["deterministic"] else "", run.path)
-    if s.steps_per_execution != s.cfg.steps_per_execution:
-        log.info("steps_per_execution %d lowered to %d, a divisor of the %d steps per epoch",
-                 s.cfg.steps_per_execution, s.steps_per_execution, s.steps)
-
-
-def write_run_files(run: RunDir, s: Session, spec_text: str | None, command: Sequence[str] | None,
-                    resumed: Checkpoint | None) -> None:
-    import keras
-    import tensorflow as tf
-
-    import archspec
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-    if resumed is None:
-        if spec_text is not None:
-            run.write_text("spec.yaml", spec_text)
-        run.write_json("train_config.json", config_to_dict(s.cfg))
-        run.write_json("data.json", s.data.summary)
-        run.write_json("run.json", {
-            "command": list(command) if command is not None else list(sys.argv), "started": stamp,
-            "versions": {"archspec": getattr(archspec, "__version__", "?"), "tensorflow": tf.__version__,
-                         "keras": keras.__version__, "python": platform.python_version()},
-            "effective": effective_settings(s), "resumes": []})
-    else:
-        info = run.read_json("run.json") if (run / "run.json").exists() else {}
-        info.setdefault("resumes", []).append({"at": stamp, "from_epoch": resumed.epoch,
-                                               "command": list(command) if command is not None else list(sys.argv)})
-        info["effective"] = effective_settings(s)
-        run.write_json("run.json", info)
-        run.write_json("train_config.json", config_to_dict(s.cfg))
 
 
 def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, Any] | None,
@@ -161,7 +55,6 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
                             "new directory")
         run.checkpoints.mkdir(parents=True, exist_ok=True)
     if cfg.strategy == "multi-worker":
-        from archspec.train.multiworker import train_multi_worker
         return train_multi_worker(model_factory, cfg, run, resume=resume, spec_text=spec_text,
                                   command=command, locate=locate, name=name)
     runtime = setup_runtime(cfg)
@@ -222,7 +115,6 @@ def tensorboard_callback(run: RunDir) -> list[Any]:
     """Keras's TensorBoard callback, or nothing (with a warning) without the tensorboard package."""
     import importlib.util
 
-
     if importlib.util.find_spec("tensorboard") is None:
         log.warning("warning: the tensorboard package is not installed; no TensorBoard logs "
                     "(pip install tensorboard)")
@@ -248,27 +140,6 @@ def _epoch_tensorboard() -> type:
         on_test_batch_end = keras.callbacks.Callback.on_test_batch_end
 
     return EpochTensorBoard
-
-
-def translate_error(exc: Exception, data: DataBundle) -> UserError | RunFailure:
-    """A TensorFlow error raised while training, as an archspec error naming what failed."""
-    import tensorflow as tf
-
-    if not isinstance(exc, tf.errors.OpError):
-        raise exc
-    text = (exc.message or str(exc)).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    if "label out of range" in exc.message:
-        detail = exc.message[exc.message.find("label out of range"):].splitlines()[0]
-        return UserError(detail, "fix the labels, or give the last layer one unit per class")
-    source = data.train.data
-    if isinstance(exc, tf.errors.InvalidArgumentError) and isinstance(source, FileData):
-        broken = find_broken_image(source.paths)
-        if broken:
-            return UserError(f"{broken}: cannot decode the image ({first})", "delete or replace the file")
-    if isinstance(exc, tf.errors.ResourceExhaustedError):
-        return RunFailure(f"out of memory while training ({first})", "lower train.data.batch_size")
-    return RunFailure(f"training failed in TensorFlow: {first}", None)
 
 
 def _result(run: RunDir, s: Session, recorder: Recorder, status: str) -> TrainResult:

@@ -1,93 +1,24 @@
 """Data sources: a ``source:`` mapping becomes arrays, a file list or a record stream.
 
-Three shapes of data, because they shuffle differently (see ``pipeline``):
-
-- :class:`ArrayData`: samples in memory (builtin, npz, images with ``cache: true``); any
-  sample can be read by index, so each epoch is a full permutation.
-- :class:`FileData`: image files with integer labels; also read by index, decoded each epoch.
-- :class:`RecordData`: TFRecord files, read as a stream through a seeded shuffle buffer.
-
-Every problem with the data is a :class:`~archspec.errors.UserError` naming the file or
-sample. TensorFlow is imported only where records or images are parsed.
+``builtin``, ``npz`` and ``images`` sources are opened here, ``tfrecord`` ones in
+``records``; what they load into is in ``source_data``. Every problem with the data is a
+:class:`~archspec.errors.UserError` naming the file or sample. TensorFlow is imported only
+where records are parsed.
 """
 from __future__ import annotations
 
-import glob as globlib
 import os
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from archspec.errors import UserError
+from archspec.train.records import open_records
+from archspec.train.source_data import ArrayData, FileData, Source
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # as Keras's image loaders
-
-
-@dataclass
-class ArrayData:
-    """Samples in memory: x float32 (N, ...), y (N, ...)."""
-
-    x: np.ndarray
-    y: np.ndarray
-    description: str
-    class_names: tuple[str, ...] | None = None
-    names: np.ndarray | None = None        # per-sample file names, for messages
-    rescale: float = 1.0                   # already applied to x; recorded for predict
-
-    @property
-    def size(self) -> int:
-        return int(len(self.x))
-
-    def sample_name(self, index: int) -> str:
-        if self.names is not None:
-            return str(self.names[index])
-        return f"{self.description} sample {index}"
-
-
-@dataclass
-class FileData:
-    """Image files and integer labels, decoded in the pipeline."""
-
-    paths: np.ndarray
-    labels: np.ndarray
-    description: str
-    class_names: tuple[str, ...]
-    rescale: float = 1.0 / 255.0
-
-    @property
-    def size(self) -> int:
-        return int(len(self.paths))
-
-    def sample_name(self, index: int) -> str:
-        return str(self.paths[index])
-
-
-@dataclass
-class RecordData:
-    """TFRecord files; ``parse(serialized, channels)`` gives (x, y) tensors."""
-
-    files: list[str]
-    parse: Callable[..., Any]
-    count: int
-    description: str
-    compression: str = ""
-    rescale: float = 1.0
-    class_names: tuple[str, ...] | None = None
-    x_shape: tuple[int, ...] = field(default_factory=tuple)
-    y_shape: tuple[int, ...] = field(default_factory=tuple)
-
-    @property
-    def size(self) -> int:
-        return self.count
-
-    def sample_name(self, index: int) -> str:
-        return f"record {index} of {self.description}"
-
-
-Source = ArrayData | FileData | RecordData
 
 
 def describe_source(source: Mapping[str, Any]) -> str:
@@ -108,7 +39,6 @@ def load_source(source: Mapping[str, Any], task: str, rescale: float | None = No
     if "images" in source:
         return _index_images(source, 1.0 / 255.0 if rescale is None else rescale)
     if "tfrecord" in source:
-        from archspec.train.records import open_records
         return open_records(source, 1.0 / 255.0 if rescale is None else rescale, channels or 3)
     raise UserError(f"unknown data source {dict(source)}", "use builtin, npz, images or tfrecord")
 
@@ -219,8 +149,3 @@ def find_broken_image(paths: np.ndarray) -> str | None:
         except Exception:  # noqa: BLE001 - any failure to decode names the file
             return str(path)
     return None
-
-
-def glob_files(pattern: str) -> list[str]:
-    """Files a path or glob pattern names, sorted."""
-    return sorted(p for p in globlib.glob(pattern) if os.path.isfile(p))

@@ -172,7 +172,7 @@ def test_tfrecords_stream_with_a_seeded_shuffle(tmp_path: Path) -> None:
 
 
 def test_tfrecord_label_out_of_range_stops_with_a_user_error(tmp_path: Path) -> None:
-    from archspec.train.runner import translate_error
+    from archspec.train.failures import translate_error
 
     _write_records(tmp_path / "a.tfrecord", [0, 1, 5, 1])
     bundle = _bundle(_record_source(tmp_path), ModelIO((6, 6, 1), (3,)), batch_size=2, resize=False,
