@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 import click
 
 from archspec.errors import ArchspecError, SpecErrors
+from archspec.io import force_option
 
 SUMMARY_FORMATS = ("table", "json", "markdown")
 # Modules of the optional extras, and the extra that installs each.
@@ -126,8 +127,9 @@ def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str
 @click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape.")
 @_set_option
 @_all_errors_option
+@force_option
 def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[str],
-          overrides: tuple[str, ...]) -> None:
+          overrides: tuple[str, ...], force: bool) -> None:
     """Compile a spec into a Keras model and save it as .keras."""
     from archspec.api import compile_spec
 
@@ -137,7 +139,7 @@ def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[
 
     model = build_verified(compiled.graph, compiled.analysis) if verify else build_model(compiled.graph)
     path = output or f"{compiled.graph.name}.keras"
-    save_model(model, path)
+    save_model(model, path, inputs=[spec], force=force)
     checked = " (verified against the analysis)" if verify else ""
     click.echo(f"saved {path}: {model.count_params():,} params{checked}")
 
@@ -161,14 +163,15 @@ def layers(name: Optional[str], fmt: str) -> None:
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
-def schema(output: Optional[str]) -> None:
+@force_option
+def schema(output: Optional[str], force: bool) -> None:
     """Print the JSON Schema of spec files (Draft 2020-12)."""
     from archspec.spec.schema import published_schema
 
     text = json.dumps(published_schema(), indent=2) + "\n"
     if output:
-        from archspec.io import write_atomic
-        write_atomic(output, text)
+        from archspec.io import write_output
+        write_output(output, text, force=force)
     else:
         click.echo(text, nl=False)
 

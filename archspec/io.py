@@ -143,7 +143,7 @@ def _refuse_folder(folder: Path, inputs: list[Path], marker: Optional[str]) -> N
 def _refuse_unreplaceable(path: Path, found: Optional[Existing], folder: bool, prefix: str = "") -> None:
     if found is Existing.SPECIAL:
         raise UserError(f"{path} is {prefix}{_special_kind(path)}, not a regular file",
-                        "archspec writes only regular files; remove it, or choose another file with -o")
+                        "archspec writes only regular files; choose another file with -o (-o - is standard output)")
     if found is Existing.FOLDER and not folder:
         raise UserError(f"{path} is {prefix}a folder", "choose a file name with -o")
     if found is Existing.FILE and folder:

@@ -176,27 +176,22 @@ def copy_text(source: Path, dest: Path) -> str:
 
 
 def new_spec(name: str, output: Optional[str], force: bool) -> Path:
-    """Copy zoo spec ``name`` to ``output`` (a file, a folder, or ``NAME.yaml`` here)."""
-    from archspec.io import write_atomic
+    """Copy zoo spec ``name`` to ``output`` (a file, a folder, ``-`` for standard output, or
+    ``NAME.yaml`` here); missing folders are created."""
+    from archspec.io import write_output
 
     source = zoo_path(name)
     dest = Path(output) if output else Path(f"{source.stem}.yaml")
     if dest.is_dir():
         dest = dest / f"{source.stem}.yaml"
-    if dest.exists() and not force:
-        raise UserError(f"{dest} already exists", "choose another file with -o, or pass --force to overwrite it")
-    if dest.exists() and dest.resolve() == source.resolve():
-        raise UserError(f"{dest} is the zoo spec itself", "choose another file with -o")
-    try:
-        write_atomic(dest, copy_text(source, dest))
-    except OSError as exc:
-        raise UserError(f"cannot write {dest}: {exc.strerror}", "check the folder exists and is writable") from None
+    write_output(dest, copy_text(source, dest), inputs=[source], force=force)
     return dest
 
 
 # ------------------------------------------------------------------ commands
 def add_commands(group: click.Group) -> None:
     """Add ``zoo`` and ``new`` to the CLI."""
+    from archspec.io import force_option, is_stdout
 
     @group.command("zoo")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
@@ -208,9 +203,9 @@ def add_commands(group: click.Group) -> None:
     @click.argument("name")
     @click.option("-o", "--output", type=click.Path(), help="Where to write the copy: a file or a folder "
                   "(default: NAME.yaml here).")
-    @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+    @force_option
     def new_command(name: str, output: Optional[str], force: bool) -> None:
         """Copy a zoo spec (see `archspec zoo`) to start a network from."""
         dest = new_spec(name, output, force)
-        click.echo(f"wrote {dest} (a copy of the zoo's {zoo_path(name).stem}); "
-                   f"try: archspec summary {dest}")
+        if not is_stdout(dest):
+            click.echo(f"wrote {dest} (a copy of the zoo's {zoo_path(name).stem}); try: archspec summary {dest}")

@@ -42,6 +42,7 @@ def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
 def add_commands(group: click.Group) -> None:
     """Add ``graph``, ``diff`` and ``explain`` to the archspec command group."""
     from archspec.cli import _all_errors_option, _set_option
+    from archspec.io import force_option
 
     @group.command()
     @click.argument("spec", type=click.Path(dir_okay=False))
@@ -56,8 +57,9 @@ def add_commands(group: click.Group) -> None:
     @_input_option
     @_set_option
     @_all_errors_option
+    @force_option
     def graph(spec: str, output: Optional[str], fmt: Optional[str], depth: Optional[int], layout: str,
-              input_shape: Optional[str], overrides: tuple[str, ...]) -> None:
+              input_shape: Optional[str], overrides: tuple[str, ...], force: bool) -> None:
         """Draw the network: shapes on the edges, blocks as clusters."""
         from pathlib import Path
 
@@ -72,9 +74,9 @@ def add_commands(group: click.Group) -> None:
         analysis = compile_spec(spec, overrides, input_shape).analysis
         text = render(analysis, fmt or "svg", depth, layout)
         if output and output != "-":
-            from archspec.io import write_atomic
+            from archspec.io import write_output
 
-            write_atomic(output, text)
+            write_output(output, text, inputs=[spec], force=force)
             click.echo(f"wrote {output} ({len(analysis.layers)} layers)")
         else:
             click.echo(text, nl=False)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import click
 
 from archspec.errors import ArchspecError, UserError
+from archspec.io import force_option
 from archspec.train.schema import STRATEGIES
 
 
@@ -243,7 +244,8 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
 @_model_option
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Load the export back and compare its predictions with Keras's.")
-def export_command(run_dir: str, fmt: str, output: str | None, which: str, verify: bool) -> None:
+@force_option
+def export_command(run_dir: str, fmt: str, output: str | None, which: str, verify: bool, force: bool) -> None:
     """Export a run's model with Keras's model.export (SavedModel, TFLite/LiteRT, ONNX)."""
     _quiet_tensorflow()
     _setup_logging()
@@ -251,7 +253,7 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
 
     check_available(fmt)
     run, _, model = _open_run(run_dir, which)
-    path = export_model(model, fmt, Path(output) if output else default_path(run.path, fmt))
+    path = export_model(model, fmt, Path(output) if output else default_path(run.path, fmt), [run.path], force)
     click.echo(f"exported {fmt}: {path}")
     if verify:
         diff = verify_export(model, fmt, path)

@@ -12,15 +12,14 @@ export never replaces a good one.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 from archspec.errors import RunFailure, UserError
+from archspec.io import write_output_with
 
 FORMATS: dict[str, tuple[str, str]] = {"savedmodel": ("tf_saved_model", ""), "tflite": ("litert", ".tflite"),
                                        "onnx": ("onnx", ".onnx")}
@@ -39,47 +38,39 @@ def check_available(fmt: str) -> None:
                             'pip install "archspec[onnx]" (tf2onnx, onnx, onnxruntime)')
 
 
-def export_model(model: Any, fmt: str, out: Path) -> Path:
-    """Export ``model`` to ``out`` (a folder for savedmodel, a file otherwise)."""
+def export_model(model: Any, fmt: str, out: Path, inputs: Iterable[Path] = (), force: bool = False) -> Path:
+    """Export ``model`` to ``out`` (a folder for savedmodel, a file otherwise) under
+    ``archspec.io``'s rules for a command's output: never over ``inputs`` (the run directory),
+    over an existing file or an earlier SavedModel only with ``force``."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}", f"use one of {', '.join(FORMATS)}")
     check_available(fmt)
-    keras_format, suffix = FORMATS[fmt]
+    suffix = FORMATS[fmt][1]
     out = Path(out)
     if suffix and out.suffix != suffix:
         raise UserError(f"a {fmt} export is a {suffix} file; got {out}", f"e.g. -o model{suffix}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{suffix}")
-    _remove(tmp)
     _call_once(model)
+    write_output_with(out, lambda tmp: _export(model, fmt, tmp), inputs, force,
+                      folder_marker=None if suffix else "saved_model.pb")
+    return out
+
+
+def _export(model: Any, fmt: str, tmp: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # tf2onnx's NumPy 2 shims
-            model.export(str(tmp), format=keras_format, verbose=False)
-        if out.is_dir() and not suffix:
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise RunFailure(f"cannot write {out}: {exc.strerror or exc}", "check the disk and permissions") from None
+            model.export(str(tmp), format=FORMATS[fmt][0], verbose=False)
+    except OSError:
+        raise  # archspec.io names the path and keeps the previous export
     except Exception as exc:  # noqa: BLE001 - converter failures become a run failure with its message
         raise RunFailure(f"{fmt} export failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                          "try another format") from None
-    finally:
-        _remove(tmp)
-    return out
 
 
 def _call_once(model: Any) -> None:
     """A loaded model has never been called; the ONNX exporter insists that it has."""
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     model(np.zeros((1, *shape), np.float32), training=False)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists():
-        path.unlink()
 
 
 def run_exported(fmt: str, path: Path, x: np.ndarray) -> np.ndarray:
