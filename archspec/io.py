@@ -33,8 +33,9 @@ from archspec.errors import RunFailure, UserError
 
 STDOUT = "-"
 EXISTS_HINT = "choose another file with -o, or pass --force to overwrite it"
-FORCE_HELP = ("Replace an existing output file (a symbolic link is replaced itself, not what it points to); "
-              "never an input of the command, a folder, or a device.")
+FORCE_HELP = ("Replace an existing output file, refused without it (a symbolic link is replaced itself, "
+              "not what it points to). "
+              "Never replaced: the command's inputs, devices, FIFOs, and folders other than an earlier export.")
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _DISK_ERRORS = {errno.ENOSPC, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
