@@ -1,10 +1,10 @@
 """archspec's own Keras layers: the layer kinds a spec may name that Keras 3 lacks.
 
 Every layer is registered under the ``archspec`` package, so a saved ``.keras`` model loads
-with ``keras.saving.load_model`` once this module has been imported. Only ``keras.ops`` is
-used (the layers run under any Keras backend); tensors are channels-last, batch axis first.
-Shape arithmetic follows Keras's own formulas: ``valid`` gives ``floor((n - k) / s) + 1`` and
-``same`` gives ``ceil(n / s)``, with TensorFlow's split of the padding (the extra pixel after).
+with ``keras.saving.load_model`` once this module has been imported (``import archspec``
+arranges it). The convolutions and the padding layer live here, the pooling layers in
+``pooling_layers`` (imported here, so this one module registers them all). Only ``keras.ops``
+is used (the layers run under any Keras backend); tensors are channels-last, batch axis first.
 """
 
 from __future__ import annotations
@@ -17,80 +17,15 @@ from typing import Any
 import keras
 from keras import ops
 
-Shape = tuple[int | None, ...]
+from archspec.keras_backend.pooling_layers import (LPPooling1D, LPPooling2D, LPPooling3D, MinPooling1D,
+                                                   MinPooling2D, MinPooling3D)
+from archspec.keras_backend.window_base import Shape, WindowLayer, positive_tuple
+
+__all__ = ["LocallyConnected1D", "LocallyConnected2D", "TiledConv2D", "SpatialPadding", "MinPooling1D",
+           "MinPooling2D", "MinPooling3D", "LPPooling1D", "LPPooling2D", "LPPooling3D"]
 
 
-def _as_tuple(value: int | Sequence[int], rank: int, name: str) -> tuple[int, ...]:
-    """Return ``value`` as a ``rank``-tuple of positive ints (a scalar stands for all axes)."""
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, int) and v >= 1 for v in values):
-        raise ValueError(
-            f"`{name}` must be a positive int or {rank} positive ints. Received: {name}={value!r}"
-        )
-    return values
-
-
-def _check_padding(padding: str, allowed: tuple[str, ...]) -> str:
-    """Return ``padding`` lower-cased, or raise naming the allowed values."""
-    if not isinstance(padding, str) or padding.lower() not in allowed:
-        raise ValueError(f"`padding` must be one of {allowed}. Received: padding={padding!r}")
-    return padding.lower()
-
-
-def output_length(size: int | None, kernel: int, stride: int, padding: str) -> int | None:
-    """Length of one spatial axis after a window op, as Keras computes it.
-
-    >>> output_length(7, 3, 2, "valid"), output_length(7, 3, 2, "same")
-    (3, 4)
-    >>> output_length(None, 3, 1, "same") is None
-    True
-    """
-    if size is None:
-        return None
-    length = -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
-    if length < 1:
-        raise ValueError(
-            f"A window of {kernel} with stride {stride} and padding {padding!r} does not fit an "
-            f"axis of length {size}. Use padding 'same' or a smaller window."
-        )
-    return length
-
-
-class _WindowLayer(keras.layers.Layer):
-    """Shared arguments and shape rule of the layers that slide a window over ``rank`` axes."""
-
-    rank: int = 2
-    paddings: tuple[str, ...] = ("valid", "same")
-
-    def __init__(
-        self,
-        window: int | Sequence[int],
-        strides: int | Sequence[int] | None,
-        padding: str,
-        window_name: str,
-        **kwargs: Any,
-    ) -> None:
-        """Normalise the window, strides (``None`` = the window) and padding."""
-        super().__init__(**kwargs)
-        self.window = _as_tuple(window, self.rank, window_name)
-        self.strides = self.window if strides is None else _as_tuple(strides, self.rank, "strides")
-        self.padding = _check_padding(padding, self.paddings)
-        self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
-
-    def _output_spatial(self, input_shape: Shape) -> tuple[int | None, ...]:
-        """The output's spatial dims for an input shape (batch first, channels last)."""
-        spatial = tuple(input_shape[1:-1])
-        return tuple(
-            output_length(n, k, s, self.padding)
-            for n, k, s in zip(spatial, self.window, self.strides)
-        )
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        """Keras's spatial rule; channels unchanged (the convolutions override them)."""
-        return (input_shape[0], *self._output_spatial(input_shape), input_shape[-1])
-
-
-class _ConvBase(_WindowLayer):
+class _ConvBase(WindowLayer):
     """Arguments, config and activation shared by the unshared and tiled convolutions."""
 
     def __init__(
@@ -241,7 +176,7 @@ class TiledConv2D(_ConvBase):
             filters, kernel_size, strides, padding, activation, use_bias, kernel_initializer,
             bias_initializer, kernel_regularizer, bias_regularizer, **kwargs,
         )
-        self.tiles = _as_tuple(tiles, 2, "tiles")
+        self.tiles = positive_tuple(tiles, 2, "tiles")
 
     def build(self, input_shape: Shape) -> None:
         """Create the ``t_h x t_w`` kernels and biases; channels must be static."""
@@ -276,119 +211,22 @@ class TiledConv2D(_ConvBase):
         return {**super().get_config(), "tiles": self.tiles}
 
 
-class _Pooling(_WindowLayer):
-    """Arguments and config shared by the pooling layers (``strides=None`` means the pool size)."""
-
-    def __init__(
-        self,
-        pool_size: int | Sequence[int] = 2,
-        strides: int | Sequence[int] | None = None,
-        padding: str = "valid",
-        **kwargs: Any,
-    ) -> None:
-        """Keras's pooling arguments."""
-        super().__init__(pool_size, strides, padding, "pool_size", **kwargs)
-        self.pool_size = self.window
-
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        config = {"pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
-        return {**super().get_config(), **config}
-
-
-class _MinPooling(_Pooling):
-    """Minimum over each window, as ``-max_pool(-x)``; padding never wins the minimum."""
-
-    def call(self, inputs: Any) -> Any:
-        """Min pooling through max pooling of the negated input. No weights."""
-        return -ops.max_pool(-inputs, self.pool_size, self.strides, self.padding, "channels_last")
-
-
-@keras.saving.register_keras_serializable(package="archspec")
-class MinPooling1D(_MinPooling):
-    """Minimum pooling over the time axis; output shape as ``MaxPooling1D``. No weights."""
-
-    rank = 1
-
-
-@keras.saving.register_keras_serializable(package="archspec")
-class MinPooling2D(_MinPooling):
-    """Minimum pooling over H and W; output shape as ``MaxPooling2D``. No weights."""
-
-    rank = 2
-
-
-class _LPPooling(_Pooling):
-    """L^p-norm pooling: ``(sum over the window of |x|^p)^(1/p)``; padding contributes 0."""
-
-    def __init__(
-        self,
-        p: float = 2.0,
-        pool_size: int | Sequence[int] = 2,
-        strides: int | Sequence[int] | None = None,
-        padding: str = "valid",
-        **kwargs: Any,
-    ) -> None:
-        """``p >= 1`` (2 is L2 pooling, 1 is sum pooling of ``|x|``) and the pooling arguments."""
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not p >= 1:
-            raise ValueError(f"`p` must be a number >= 1. Received: p={p!r}")
-        super().__init__(pool_size, strides, padding, **kwargs)
-        self.p = float(p)
-
-    def call(self, inputs: Any) -> Any:
-        """Window sums of ``|x|^p`` as average times the count of real (unpadded) elements."""
-        powered = ops.abs(inputs) if self.p == 1 else ops.power(ops.abs(inputs), self.p)
-        average = ops.average_pool(
-            powered, self.pool_size, self.strides, self.padding, "channels_last"
-        )
-        # Keras's average pooling divides by the number of real elements in the window (it
-        # excludes padding on the TF and JAX backends), so multiplying by that count restores
-        # the exact sum. The count comes from a ones-kernel conv over a one-channel ones image;
-        # a ones depthwise conv would give the sum directly, but TF's rejects unequal strides.
-        ones = ops.ones_like(inputs[:1, ..., :1])
-        window = ops.ones((*self.pool_size, 1, 1), dtype=ones.dtype)
-        counts = ops.conv(ones, window, self.strides, self.padding, "channels_last")
-        total = average * counts
-        if self.p == 1:
-            return total
-        # s^(1/p) has an infinite slope at 0 (all-zero windows are common after ReLU); the double
-        # `where` keeps the gradient there 0 instead of NaN.
-        positive = total > 0
-        safe = ops.where(positive, total, ops.ones_like(total))
-        return ops.where(positive, ops.power(safe, 1.0 / self.p), ops.zeros_like(total))
-
-    def get_config(self) -> dict[str, Any]:
-        """Pooling arguments plus ``p``."""
-        return {**super().get_config(), "p": self.p}
-
-
-@keras.saving.register_keras_serializable(package="archspec")
-class LPPooling1D(_LPPooling):
-    """L^p-norm pooling over the time axis; output shape as ``MaxPooling1D``. No weights."""
-
-    rank = 1
-
-
-@keras.saving.register_keras_serializable(package="archspec")
-class LPPooling2D(_LPPooling):
-    """L^p-norm pooling over H and W; output shape as ``MaxPooling2D``. No weights."""
-
-    rank = 2
-
-
 @keras.saving.register_keras_serializable(package="archspec")
 class SpatialPadding(keras.layers.Layer):
-    """Reflect or symmetric padding of the spatial axes of a 1-D/2-D/3-D channels-last tensor.
+    """Reflect, symmetric or constant padding of the spatial axes of a 1-D/2-D/3-D tensor.
 
     ``padding`` holds one ``(before, after)`` pair per spatial axis; ``mode`` is numpy's:
     ``reflect`` mirrors without repeating the edge (pads must be < the axis length),
-    ``symmetric`` repeats it (pads must be <= the axis length). No weights.
+    ``symmetric`` repeats it (pads must be <= the axis length), ``constant`` fills with
+    ``value`` (``-inf`` in front of a max pooling, so that padding never wins it). No weights.
     """
 
-    modes = ("reflect", "symmetric")
+    modes = ("reflect", "symmetric", "constant")
 
-    def __init__(self, padding: Sequence[Sequence[int]], mode: str = "reflect", **kwargs: Any) -> None:
-        """Validate the pairs and the mode."""
+    def __init__(
+        self, padding: Sequence[Sequence[int]], mode: str = "reflect", value: float = 0.0, **kwargs: Any
+    ) -> None:
+        """Validate the pairs and the mode; ``value`` is used by ``constant`` only."""
         super().__init__(**kwargs)
         pairs = tuple(tuple(pair) for pair in padding)
         if not 1 <= len(pairs) <= 3 or any(
@@ -400,11 +238,13 @@ class SpatialPadding(keras.layers.Layer):
             )
         if mode not in self.modes:
             raise ValueError(f"`mode` must be one of {self.modes}. Received: mode={mode!r}")
-        self.padding, self.mode = pairs, mode
+        self.padding, self.mode, self.value = pairs, mode, float(value)
         self.input_spec = keras.layers.InputSpec(ndim=len(pairs) + 2)
 
     def build(self, input_shape: Shape) -> None:
         """Check the pads fit the static spatial dims (dynamic ones are checked by the backend)."""
+        if self.mode == "constant":
+            return
         limit_offset = 1 if self.mode == "reflect" else 0
         for axis, (size, pair) in enumerate(zip(input_shape[1:-1], self.padding), start=1):
             if size is not None and max(pair) > size - limit_offset:
@@ -416,7 +256,10 @@ class SpatialPadding(keras.layers.Layer):
 
     def call(self, inputs: Any) -> Any:
         """Pad every spatial axis; batch and channels are left alone."""
-        return ops.pad(inputs, ((0, 0), *self.padding, (0, 0)), mode=self.mode)
+        pads = ((0, 0), *self.padding, (0, 0))
+        if self.mode == "constant":
+            return ops.pad(inputs, pads, constant_values=self.value)
+        return ops.pad(inputs, pads, mode=self.mode)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         """Each static spatial dim grows by its two pads; ``None`` stays ``None``."""
@@ -426,4 +269,4 @@ class SpatialPadding(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments."""
-        return {**super().get_config(), "padding": self.padding, "mode": self.mode}
+        return {**super().get_config(), "padding": self.padding, "mode": self.mode, "value": self.value}

@@ -26,32 +26,39 @@ def keras_kwargs(kind: LayerKind, args: Args, **overrides: Any) -> dict[str, Any
     return kwargs
 
 
-def padding_layers(pads: list[tuple[int, int]] | None, mode: str, name: str) -> list:
-    """The layer that applies explicit padding: ZeroPadding*D, or archspec's SpatialPadding."""
+def padding_layers(pads: list[tuple[int, int]] | None, mode: str, name: str, constant: float = 0.0) -> list:
+    """The layer that applies explicit padding: ZeroPadding*D, or archspec's SpatialPadding.
+
+    ``constant`` is what padding_mode 'zeros' fills with: 0 for a convolution, but -inf in
+    front of a max pooling and +inf in front of a min pooling, so that padding never wins.
+    """
     if pads is None or all(b == 0 and a == 0 for b, a in pads):
         return []
     import keras
 
     padding = tuple(tuple(p) for p in pads)
-    if mode == "zeros":
+    if mode == "zeros" and constant == 0:
         cls = getattr(keras.layers, f"ZeroPadding{len(pads)}D")
         return [cls(padding=padding[0] if len(pads) == 1 else padding, name=f"{name}_pad")]
     from archspec.keras_backend.custom_layers import SpatialPadding
 
+    if mode == "zeros":
+        return [SpatialPadding(padding=padding, mode="constant", value=constant, name=f"{name}_pad")]
     return [SpatialPadding(padding=padding, mode=mode, name=f"{name}_pad")]
 
 
 Geometry = Callable[[Args], tuple[Sequence[int], Sequence[int], Sequence[int]]]  # kernels, strides, dilations
 
 
-def with_padding(base: Builder, geometry: Geometry) -> Builder:
+def with_padding(base: Builder, geometry: Geometry, constant: float = 0.0) -> Builder:
     """A windowed layer's builder: our padding layer for explicit/full/mode padding (if any),
-    then ``base`` with the padding Keras itself applies ('valid' once we have padded)."""
+    then ``base`` with the padding Keras itself applies ('valid' once we have padded).
+    ``constant`` is the fill of padding_mode 'zeros' (see ``padding_layers``)."""
     from archspec.layers.common import explicit_pads, keras_padding
 
     def build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list:
         pads = explicit_pads(args, ins[0][:-1], *geometry(args))
-        return padding_layers(pads, args.get("padding_mode", "zeros"), name) + \
+        return padding_layers(pads, args.get("padding_mode", "zeros"), name, constant) + \
             base(kind, {**args, "padding": keras_padding(args, pads)}, name, ins)
 
     return build

@@ -24,8 +24,10 @@ from archspec.keras_backend.custom_layers import (  # noqa: E402  (after the imp
     LocallyConnected2D,
     LPPooling1D,
     LPPooling2D,
+    LPPooling3D,
     MinPooling1D,
     MinPooling2D,
+    MinPooling3D,
     SpatialPadding,
     TiledConv2D,
 )
@@ -211,10 +213,12 @@ POOL_CASES = [  # (rank, input shape, pool_size, strides, padding)
     (2, (7, 8, 3), 2, None, "valid"),
     (2, (7, 9, 2), 3, (1, 2), "same"),
     (2, (8, 7, 2), (2, 3), (3, 2), "same"),
+    (3, (5, 6, 4, 2), 2, None, "valid"),
+    (3, (5, 7, 4, 2), (3, 2, 2), (2, 1, 3), "same"),
 ]
-MIN_CLASSES = {1: MinPooling1D, 2: MinPooling2D}
-LP_CLASSES = {1: LPPooling1D, 2: LPPooling2D}
-MAX_CLASSES = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}
+MIN_CLASSES = {1: MinPooling1D, 2: MinPooling2D, 3: MinPooling3D}
+LP_CLASSES = {1: LPPooling1D, 2: LPPooling2D, 3: LPPooling3D}
+MAX_CLASSES = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D, 3: keras.layers.MaxPooling3D}
 
 
 @pytest.mark.parametrize("rank, shape, pool_size, strides, padding", POOL_CASES)
@@ -304,6 +308,15 @@ def test_spatial_padding_matches_np_pad(mode: str, shape, padding) -> None:
     np.testing.assert_allclose(run(SpatialPadding(padding, mode), x), expected, atol=0)
 
 
+@pytest.mark.parametrize("value", [0.0, -np.inf, np.inf, 2.5])
+def test_spatial_padding_constant_fills_with_its_value(value: float) -> None:
+    """mode 'constant' is np.pad's, with any value (the infinities front max and min pooling)."""
+    x = rand(2, 4, 5, 3, 2)
+    padding = ((1, 0), (0, 2), (2, 1))
+    expected = np.pad(x, ((0, 0), *padding, (0, 0)), constant_values=value)
+    np.testing.assert_array_equal(run(SpatialPadding(padding, "constant", value), x), expected)
+
+
 def test_spatial_padding_checks_pad_sizes() -> None:
     """Reflect pads must be smaller than the axis; symmetric pads at most its length."""
     with pytest.raises(ValueError, match="smaller than its length 4"):
@@ -334,6 +347,9 @@ SHAPE_CASES = [  # (layer factory, input shape without batch, expected params)
     (lambda: MinPooling2D((2, 3), strides=1), (6, 7, 2), 0),
     (lambda: LPPooling1D(2, 4, strides=3), (13, 2), 0),
     (lambda: LPPooling2D(3, 3, strides=2, padding="same"), (7, 8, 2), 0),
+    (lambda: MinPooling3D((2, 1, 3), strides=(1, 2, 1)), (5, 4, 6, 2), 0),
+    (lambda: LPPooling3D(1.5, 2, padding="same"), (5, 3, 4, 2), 0),
+    (lambda: SpatialPadding(((1, 0), (0, 2)), "constant", -np.inf), (3, 4, 2), 0),
     (lambda: SpatialPadding(((1, 2),), "symmetric"), (5, 2), 0),
     (lambda: SpatialPadding(((1, 2), (0, 3), (2, 2)), "reflect"), (3, 4, 5, 2), 0),
 ]
@@ -370,11 +386,11 @@ LOAD_SCRIPT = textwrap.dedent(
     """
     import sys
     import numpy as np
-    import archspec.keras_backend.custom_layers
+    import archspec  # registers archspec's layers once Keras is imported
     import keras
     model = keras.saving.load_model(sys.argv[1])
     data = np.load(sys.argv[2])
-    outputs = model.predict([data["x2"], data["x1"]], verbose=0)
+    outputs = model.predict([data["x2"], data["x1"], data["x3"]], verbose=0)
     for i, output in enumerate(outputs):
         np.testing.assert_allclose(output, data[f"y{i}"], atol=1e-5)
     print("loaded", len(outputs), sorted({type(layer).__name__ for layer in model.layers}))
@@ -383,8 +399,8 @@ LOAD_SCRIPT = textwrap.dedent(
 
 
 def test_saved_model_loads_in_a_fresh_interpreter(tmp_path: Path) -> None:
-    """A .keras file with every layer loads with load_model alone and predicts the same."""
-    image, sequence = keras.Input((9, 8, 3)), keras.Input((12, 2))
+    """A .keras file with every layer loads with load_model after ``import archspec`` and predicts the same."""
+    image, sequence, volume = keras.Input((9, 8, 3)), keras.Input((12, 2)), keras.Input((5, 6, 4, 2))
     outputs = [
         LocallyConnected2D(4, 3, strides=2, activation="relu", kernel_regularizer="l2")(image),
         TiledConv2D(5, 3, tiles=(2, 3), padding="same", bias_initializer="random_normal")(image),
@@ -393,17 +409,21 @@ def test_saved_model_loads_in_a_fresh_interpreter(tmp_path: Path) -> None:
         LocallyConnected1D(3, 4, strides=2, use_bias=False)(sequence),
         MinPooling1D(2)(sequence),
         LPPooling1D(1.5, 3, strides=2, padding="same")(SpatialPadding(((2, 2),), "symmetric")(sequence)),
+        MinPooling3D(2, padding="same")(SpatialPadding(((1, 1), (0, 1), (1, 0)), "constant", np.inf)(volume)),
+        LPPooling3D(2.0, (2, 3, 2), strides=1)(volume),
+        keras.layers.MaxPooling2D(3, 2)(SpatialPadding(((1, 1), (1, 1)), "constant", -np.inf)(image)),
     ]
-    model = keras.Model([image, sequence], outputs)
-    x2, x1 = rand(3, 9, 8, 3), rand(3, 12, 2)
-    expected = model.predict([x2, x1], verbose=0)
+    model = keras.Model([image, sequence, volume], outputs)
+    x2, x1, x3 = rand(3, 9, 8, 3), rand(3, 12, 2), rand(3, 5, 6, 4, 2)
+    expected = model.predict([x2, x1, x3], verbose=0)
     model.save(tmp_path / "model.keras")
-    np.savez(tmp_path / "data.npz", x2=x2, x1=x1, **{f"y{i}": y for i, y in enumerate(expected)})
+    np.savez(tmp_path / "data.npz", x2=x2, x1=x1, x3=x3, **{f"y{i}": y for i, y in enumerate(expected)})
     result = subprocess.run(
         [sys.executable, "-c", LOAD_SCRIPT, str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "loaded 7" in result.stdout
-    for name in ("LocallyConnected1D", "LocallyConnected2D", "TiledConv2D", "LPPooling2D", "SpatialPadding"):
+    assert "loaded 10" in result.stdout
+    for name in ("LocallyConnected1D", "LocallyConnected2D", "TiledConv2D", "LPPooling2D", "SpatialPadding",
+                 "MinPooling3D", "LPPooling3D"):
         assert name in result.stdout
