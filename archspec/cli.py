@@ -8,14 +8,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
-from archspec.errors import ArchspecError, SpecErrors
+from archspec.errors import ArchspecError, SpecErrors, UserError
 from archspec.io import force_option
+from archspec.layers.arithmetic import DTYPE_BYTES
 
-SUMMARY_FORMATS = ("table", "json", "markdown")
+if TYPE_CHECKING:
+    from archspec.analysis.shape_pass import Analysis
+    from archspec.api import InputShape
+
+SUMMARY_FORMATS = ("table", "json", "markdown")  # archspec.analysis.report.FORMATS, without importing it
 # Modules of the optional extras, and the extra that installs each.
 EXTRAS = {"tensorflow": "tf", "keras": "tf", "numpy": "tf", "matplotlib": "tf", "sklearn": "tf", "skimage": "tf",
           "PIL": "tf", "tensorboard": "tf", "h5py": "tf", "tf2onnx": "onnx", "onnx": "onnx", "onnxruntime": "onnx"}
@@ -29,7 +34,7 @@ class ArchspecGroup(click.Group):
             return super().invoke(ctx)
         except ArchspecError as exc:
             all_errors = bool(ctx.meta.get("archspec.all_errors"))
-            text = exc.format(all_errors) if isinstance(exc, SpecErrors) else exc.format()
+            text = exc.format(all_errors)
             click.echo(text, err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -55,8 +60,45 @@ class ArchspecGroup(click.Group):
 
 @click.group(cls=ArchspecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="archspec")
-def main() -> None:
+@click.option("--verbose", is_flag=True, envvar="ARCHSPEC_VERBOSE",
+              help="Show TensorFlow's start-up logging (or set ARCHSPEC_VERBOSE=1).")
+def main(verbose: bool) -> None:
     """archspec: neural network architectures in YAML, checked without running them."""
+    if not verbose:
+        from archspec.tensorflow_noise import quiet_tensorflow
+        quiet_tensorflow()
+
+
+class InputShapeType(click.ParamType):
+    """``--input 64x64x3`` as a shape tuple (``?`` for an unknown size); a bad one is a usage error."""
+
+    name = "HxWxC"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        if isinstance(value, tuple):
+            return value
+        from archspec.api import parse_input_shape
+        try:
+            return parse_input_shape(value)
+        except UserError as exc:
+            self.fail(exc.format(), param, ctx)
+
+
+def input_option(f: Callable) -> Callable:
+    return click.option("--input", "input_shape", type=InputShapeType(), default=None,
+                        help="Override the input shape, e.g. 64x64x3; ? for an unknown size.")(f)
+
+
+def depth_option(f: Callable) -> Callable:
+    return click.option("--depth", type=click.IntRange(min=0), default=None,
+                        help="Levels of nesting to show: 0 = top level only, each block collapsed to one row or "
+                             "box (default: everything).")(f)
+
+
+def print_warnings(analysis: Analysis) -> None:
+    """The analysis's warnings on stderr (settings that build but may not run everywhere)."""
+    for warning in analysis.warnings:
+        click.echo(warning.format(), err=True)
 
 
 def _all_errors_option(f: Callable) -> Callable:
@@ -84,7 +126,7 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     failed = False
     for path in specs:
         try:
-            compile_spec(path, overrides)
+            print_warnings(compile_spec(path, overrides).analysis)
         except SpecErrors as exc:
             failed = True
             click.echo(exc.format(bool(ctx.meta.get("archspec.all_errors"))), err=True)
@@ -95,28 +137,23 @@ def validate(specs: tuple[str, ...], overrides: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True)
-@click.option("--depth", type=click.IntRange(min=1), default=None,
-              help="Show N levels of nesting: 1 = top-level rows only, each block collapsed to one row.")
-@click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape; ? for an unknown size.")
+@depth_option
+@input_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for activation memory.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
+              help="Data type of activations and parameters, for their bytes.")
 @_set_option
 @_all_errors_option
-def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str], batch_size: int, dtype: str,
-            overrides: tuple[str, ...]) -> None:
+def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[InputShape], batch_size: int,
+            dtype: str, overrides: tuple[str, ...]) -> None:
     """Every layer's output shape, parameters and cost, from the closed-form rules."""
-    from archspec.analysis import report
-    from archspec.analysis.passes import COLUMNS, run_passes
-    from archspec.api import compile_spec
+    from archspec.analysis.report import render
+    from archspec.api import analyse_spec
 
-    compiled = compile_spec(spec, overrides, input_shape)
-    analysis = run_passes(compiled.analysis, batch_size, dtype)
-    if fmt == "json":
-        click.echo(report.to_json(analysis, batch_size, dtype))
-    else:
-        render = report.table if fmt == "table" else report.markdown
-        click.echo(render(analysis, depth, COLUMNS, batch_size, dtype))
+    report = analyse_spec(spec, overrides, input_shape, batch_size, dtype)
+    print_warnings(report.analysis)
+    click.echo(render(report, fmt, depth))
 
 
 @main.command()
@@ -124,16 +161,17 @@ def summary(spec: str, fmt: str, depth: Optional[int], input_shape: Optional[str
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Where to save the .keras file "
               "(default: <name>.keras).")
 @click.option("--verify", is_flag=True, help="Re-check every layer's shape and params against the analysis.")
-@click.option("--input", "input_shape", metavar="HxWxC", help="Override the input shape.")
+@input_option
 @_set_option
 @_all_errors_option
 @force_option
-def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[str],
+def build(spec: str, output: Optional[str], verify: bool, input_shape: Optional[InputShape],
           overrides: tuple[str, ...], force: bool) -> None:
     """Compile a spec into a Keras model and save it as .keras."""
     from archspec.api import compile_spec
 
     compiled = compile_spec(spec, overrides, input_shape)
+    print_warnings(compiled.analysis)
     from archspec.keras_backend.model_builder import build_model, build_verified
     from archspec.keras_backend.save import save_model
 
@@ -152,7 +190,7 @@ def layers(name: Optional[str], fmt: str) -> None:
     from archspec.docs import describe_kind, kind_named, list_kinds
 
     if fmt == "json":
-        from archspec.layers.registry import all_kinds
+        from archspec.layers.catalog import all_kinds
         from archspec.spec.schema import kind_schema
 
         chosen = {name: kind_named(name)} if name else all_kinds()

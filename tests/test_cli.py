@@ -90,9 +90,10 @@ def test_summary_json_contract_agrees_with_keras(resnet: Path) -> None:
 def test_table_has_block_subtotals_and_depth(resnet: Path) -> None:
     full = CliRunner().invoke(main, ["summary", str(resnet)]).output
     assert "stage1 (Basic)" in full and "  shortcut (Conv2D)" in full
-    collapsed = CliRunner().invoke(main, ["summary", str(resnet), "--depth", "1"]).output
+    collapsed = CliRunner().invoke(main, ["summary", str(resnet), "--depth", "0"]).output
     assert "stage2 (Basic)" in collapsed and "shortcut (Conv2D)" not in collapsed
-    assert full.splitlines()[-6:] == collapsed.splitlines()[-6:]  # the same totals
+    assert full.splitlines()[-8:-4] == collapsed.splitlines()[-8:-4]  # the same totals
+    assert CliRunner().invoke(main, ["summary", str(resnet), "--depth", "1"]).output == full  # one level deep
 
 
 def test_markdown(resnet: Path) -> None:
@@ -200,3 +201,98 @@ def test_schema_command_writes_the_published_schema(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["schema", "-o", str(target)]).exit_code == 0
     assert json.loads(target.read_text()) == published_schema()
     assert json.loads(CliRunner().invoke(main, ["schema"]).output) == published_schema()
+
+
+# ------------------------------------------------------------------ --input, a value of the command line
+def test_input_of_the_wrong_rank_is_blamed_on_the_command_line(resnet: Path) -> None:
+    for command in ("summary", "build", "graph", "explain"):
+        result = CliRunner().invoke(main, [command, str(resnet), "--input", "64x64"])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.output.startswith("<command line>: --input 64x64: Conv2D 'conv2d_1': "), command
+        assert f", at {resnet}:21:5; " in result.output and "the spec's own input (32x32x3) fits" in result.output
+
+
+def test_input_too_small_for_the_network_is_blamed_on_the_command_line() -> None:
+    result = CliRunner().invoke(main, ["summary", str(ROOT / "specs" / "lenet5.yaml"), "--input", "8x8x1"])
+    assert result.exit_code == 2 and result.output.startswith("<command line>: --input 8x8x1: ")
+    assert "the spec's own input (32x32x1) fits" in result.output
+
+
+def test_input_that_is_not_a_shape_is_a_usage_error(resnet: Path) -> None:
+    for text, problem in (("abc", "'abc' is not a shape"), ("0x32x3", "'0x32x3' has a size below 1"),
+                          ("64xx3", "'64xx3' is not a shape")):
+        result = CliRunner().invoke(main, ["summary", str(resnet), "--input", text])
+        assert result.exit_code == 2 and f"Invalid value for '--input': {problem}" in result.output
+
+
+def test_input_needs_a_single_input() -> None:
+    result = CliRunner().invoke(main, ["summary", str(ROOT / "examples" / "two-inputs-two-outputs.yaml"),
+                                       "--input", "8x8x3"])
+    assert result.exit_code == 2
+    assert result.output.startswith("<command line>: --input sets the shape of a single input, but this spec has 2")
+
+
+def test_a_spec_broken_by_itself_keeps_its_own_error_location(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(RESNET_LIKE.replace("  - GlobalAveragePooling2D\n", "  - Flatten\n  - Conv2D: {filters: 2, "
+                                        "kernel_size: 1}\n"))
+    result = CliRunner().invoke(main, ["summary", str(path), "--input", "64x64x3"])
+    assert result.exit_code == 2 and result.output.startswith(f"{path}:")
+
+
+# ------------------------------------------------------------------ warnings
+WARNED = """archspec: 1
+name: w
+input: [16, 16, 3]
+layers:
+  - DepthwiseConv2D: {kernel_size: 3, strides: [1, 2]}
+  - GlobalAveragePooling2D
+"""
+
+
+def test_warnings_go_to_stderr_with_exit_0(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(WARNED)
+    for args in (["validate", str(path)], ["summary", str(path)], ["build", str(path), "-o", str(tmp_path / "w.keras")]):
+        result = subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stderr.startswith(f"{path}:5:48: warning: DepthwiseConv2D 'depthwise_conv2d_1': "), args
+        assert ": warning:" not in result.stdout
+
+
+# ------------------------------------------------------------------ TensorFlow's start-up noise
+NOISE = ("absl::InitializeLog", "cudart_stub", "cuInit", "cpu_feature_guard", "oneDNN custom operations")
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: none of the test suite's TensorFlow settings."""
+    drop = {"TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "ARCHSPEC_VERBOSE"}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+
+
+def test_tensorflow_commands_print_no_start_up_noise(tmp_path: Path) -> None:
+    result = subprocess.run(["archspec", "build", "examples/residual-block.yaml", "-o", str(tmp_path / "x.keras")],
+                            capture_output=True, text=True, cwd=ROOT, env=_clean_env())
+    assert result.returncode == 0, result.stderr
+    assert not [marker for marker in NOISE if marker in result.stderr], result.stderr
+    assert result.stdout.startswith("saved ")
+
+
+def test_verbose_leaves_tensorflow_logging_alone() -> None:
+    code = ("import os, sys; from archspec.cli import main; main(sys.argv[1:] + ['layers'], standalone_mode=False); "
+            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))")
+    cases = {"quiet": ([], {}), "flag": (["--verbose"], {}), "variable": ([], {"ARCHSPEC_VERBOSE": "1"})}
+    level = {name: subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT,
+                                  env=_clean_env(**env)).stdout.splitlines()[-1] for name, (argv, env) in cases.items()}
+    assert level == {"quiet": "3", "flag": "None", "variable": "None"}
+
+
+def test_errors_written_while_tensorflow_imports_are_not_lost(capfd: pytest.CaptureFixture[str]) -> None:
+    from archspec.tensorflow_noise import stderr_captured
+
+    with stderr_captured():
+        os.write(2, b"start-up chatter\n")
+    with pytest.raises(ImportError), stderr_captured():
+        os.write(2, b"libcudart.so: cannot open shared object file\n")
+        raise ImportError("broken installation")
+    assert capfd.readouterr().err == "libcudart.so: cannot open shared object file\n"

@@ -1,19 +1,19 @@
 """Commands of the analysis subsystem: ``graph``, ``diff`` and ``explain``.
 
 ``archspec.cli`` calls ``add_commands(main)``; nothing heavy is imported until a command runs.
+Each command parses its options, makes one ``archspec.api`` call and hands the result to one
+renderer.
 """
 from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import click
 
-
-def _input_option(f):  # type: ignore[no-untyped-def]
-    return click.option("--input", "input_shape", metavar="HxWxC",
-                        help="Override the input shape; ? for an unknown size.")(f)
+if TYPE_CHECKING:
+    from archspec.api import InputShape
 
 
 def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
@@ -41,7 +41,7 @@ def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
 
 def add_commands(group: click.Group) -> None:
     """Add ``graph``, ``diff`` and ``explain`` to the archspec command group."""
-    from archspec.cli import _all_errors_option, _set_option
+    from archspec.cli import _all_errors_option, _set_option, depth_option, input_option
     from archspec.io import force_option
 
     @group.command()
@@ -50,20 +50,19 @@ def add_commands(group: click.Group) -> None:
                   help="File to write: .svg, .mmd, .dot or .html (the suffix picks the format). Default: stdout.")
     @click.option("--format", "fmt", type=click.Choice(["svg", "mermaid", "dot", "html"]), default=None,
                   help="Format when it cannot come from the file name (default svg).")
-    @click.option("--depth", type=click.IntRange(min=0), default=None,
-                  help="Draw blocks nested deeper than N as one box each (0: every top-level block is a box).")
+    @depth_option
     @click.option("--layout", type=click.Choice(["auto", "builtin", "graphviz"]), default="auto", show_default=True,
                   help="SVG layout: archspec's own, Graphviz's dot, or auto (dot when installed).")
-    @_input_option
+    @input_option
     @_set_option
     @_all_errors_option
     @force_option
     def graph(spec: str, output: Optional[str], fmt: Optional[str], depth: Optional[int], layout: str,
-              input_shape: Optional[str], overrides: tuple[str, ...], force: bool) -> None:
+              input_shape: Optional[InputShape], overrides: tuple[str, ...], force: bool) -> None:
         """Draw the network: shapes on the edges, blocks as clusters."""
         from pathlib import Path
 
-        from archspec.analysis.render import FORMATS, render
+        from archspec.analysis.render import FORMATS, drawing, render_drawing, what_was_drawn
         from archspec.api import compile_spec
 
         if fmt is None and output and output != "-":
@@ -72,12 +71,13 @@ def add_commands(group: click.Group) -> None:
                 raise click.BadParameter(f"cannot tell the format of '{output}'; use a .svg, .mmd, .dot or .html "
                                          "name, or --format", param_hint="-o/--output")
         analysis = compile_spec(spec, overrides, input_shape).analysis
-        text = render(analysis, fmt or "svg", depth, layout)
+        picture = drawing(analysis, depth)
+        text = render_drawing(picture, analysis, fmt or "svg", layout)
         if output and output != "-":
             from archspec.io import write_output
 
             write_output(output, text, inputs=[spec], force=force)
-            click.echo(f"wrote {output} ({len(analysis.layers)} layers)")
+            click.echo(f"wrote {output}: {what_was_drawn(picture, depth)}")
         else:
             click.echo(text, nl=False)
 
@@ -86,26 +86,26 @@ def add_commands(group: click.Group) -> None:
     @click.argument("spec_b", type=click.Path(dir_okay=False))
     @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
     @click.option("--all", "show_all", is_flag=True, help="Also list the layers that did not change.")
-    @_input_option
+    @input_option
     @_set_option
     @_all_errors_option
-    def diff(spec_a: str, spec_b: str, fmt: str, show_all: bool, input_shape: Optional[str],
+    def diff(spec_a: str, spec_b: str, fmt: str, show_all: bool, input_shape: Optional[InputShape],
              overrides: tuple[str, ...]) -> None:
         """Compare two networks layer by layer: shapes, params, MACs, totals."""
         from archspec.analysis.diff import diff as compare
-        from archspec.api import compile_spec
+        from archspec.api import analyse_spec
 
-        a = compile_spec(spec_a, overrides, input_shape).analysis
-        b = compile_spec(spec_b, overrides, input_shape).analysis
-        click.echo(compare(a, b, fmt, show_all))
+        click.echo(compare(analyse_spec(spec_a, overrides, input_shape), analyse_spec(spec_b, overrides, input_shape),
+                           fmt, show_all))
 
     @group.command()
     @click.argument("spec", type=click.Path(dir_okay=False))
     @click.argument("layers", nargs=-1)
-    @_input_option
+    @input_option
     @_set_option
     @_all_errors_option
-    def explain(spec: str, layers: tuple[str, ...], input_shape: Optional[str], overrides: tuple[str, ...]) -> None:
+    def explain(spec: str, layers: tuple[str, ...], input_shape: Optional[InputShape],
+                overrides: tuple[str, ...]) -> None:
         """The arithmetic behind each layer's row, numbers substituted.
 
         LAYERS are names as `summary` shows them (block/layer), a layer's own name, or a glob

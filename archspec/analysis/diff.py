@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Optional, Sequence
 
-from archspec.analysis.shape_pass import Analysis, LayerInfo, activation_bytes
+from archspec.analysis.passes import Report
+from archspec.analysis.shape_pass import Analysis, LayerInfo
 from archspec.layers.arithmetic import fmt_shape
 
 
@@ -108,19 +109,29 @@ def _change(x: int, y: int) -> str:
     return f"{x:,} -> {y:,} ({_delta(x, y)}{pct})" if x != y else f"{x:,} (unchanged)"
 
 
-def totals(a: Analysis, b: Analysis) -> dict[str, dict[str, int]]:
-    """Totals of both networks and their deltas."""
+def totals(ra: Report, rb: Report) -> dict[str, dict[str, int]]:
+    """Totals of both networks and their deltas (MACs: of the layers whose MACs are known)."""
+    a, b = ra.analysis, rb.analysis
     rows = {"params": (a.params.total, b.params.total),
             "trainable_params": (a.params.trainable, b.params.trainable),
             "non_trainable_params": (a.params.non_trainable, b.params.non_trainable),
             "macs": (a.macs, b.macs),
-            "activation_bytes": (activation_bytes(a), activation_bytes(b)),
+            "activation_bytes": (ra.memory.training_bytes, rb.memory.training_bytes),
             "layers": (len(a.layers), len(b.layers))}
     return {k: {"a": x, "b": y, "delta": y - x} for k, (x, y) in rows.items()}
 
 
-def to_dict(a: Analysis, b: Analysis, pairs: Sequence[Pair]) -> dict[str, Any]:
-    """The ``diff --format json`` contract."""
+def _macs_delta(p: Pair) -> Optional[int]:
+    """B's MACs minus A's for one row; None when either side's MACs are unknown."""
+    x, y = (p.a.macs if p.a else 0), (p.b.macs if p.b else 0)
+    return None if x is None or y is None else y - x
+
+
+def to_dict(ra: Report, rb: Report, pairs: Sequence[Pair]) -> dict[str, Any]:
+    """The ``diff --format json`` contract; ``macs_unknown`` (only when some are) names the
+    layers of each side whose MACs are unknown and so not in the MACs totals."""
+    a, b = ra.analysis, rb.analysis
+
     def side(info: Optional[LayerInfo]) -> Optional[dict[str, Any]]:
         if info is None:
             return None
@@ -129,10 +140,12 @@ def to_dict(a: Analysis, b: Analysis, pairs: Sequence[Pair]) -> dict[str, Any]:
 
     layers = [{"status": p.status, "matched_by": p.how, "a": side(p.a), "b": side(p.b),
                "params_delta": (p.b.params.total if p.b else 0) - (p.a.params.total if p.a else 0),
-               "macs_delta": (p.b.macs if p.b else 0) - (p.a.macs if p.a else 0)} for p in pairs]
+               "macs_delta": _macs_delta(p)} for p in pairs]
+    unknown = {"macs_unknown": {"a": list(a.macs_unknown), "b": list(b.macs_unknown)}} \
+        if a.macs_unknown or b.macs_unknown else {}
     return {"a": a.graph.file, "b": b.graph.file,
             "output_shapes": {"a": [list(s) for s in a.output_shapes()], "b": [list(s) for s in b.output_shapes()]},
-            "totals": totals(a, b), "layers": layers}
+            "totals": totals(ra, rb), **unknown, "layers": layers}
 
 
 def _cells(p: Pair) -> list[str]:
@@ -145,8 +158,9 @@ def _cells(p: Pair) -> list[str]:
     if p.a is None or p.b is None:
         info = p.a or p.b
         sign = -1 if p.b is None else 1
+        macs = info.macs  # type: ignore[union-attr]
         return [name, kind, p.status, fmt_shape(info.out_shape), _signed(sign * info.params.total),  # type: ignore
-                _signed(sign * info.macs)]  # type: ignore[union-attr]
+                "?" if macs is None else _signed(sign * macs)]
     shape = fmt_shape(p.a.out_shape) if p.a.out_shape == p.b.out_shape else \
         f"{fmt_shape(p.a.out_shape)} -> {fmt_shape(p.b.out_shape)}"
     params = _cell(p.a.params.total, p.b.params.total)
@@ -161,12 +175,19 @@ def _signed(value: int) -> str:
     return f"{value:+,}" if value else "0"
 
 
-def _cell(x: int, y: int) -> str:
+def _cell(x: Optional[int], y: Optional[int]) -> str:
+    """
+    >>> _cell(5, 5), _cell(5, 7), _cell(None, 7)
+    ('5', '5 -> 7 (+2)', '? -> 7')
+    """
+    if x is None or y is None:
+        return "?" if x == y else f"{'?' if x is None else f'{x:,}'} -> {'?' if y is None else f'{y:,}'}"
     return f"{x:,}" if x == y else f"{x:,} -> {y:,} ({_delta(x, y)})"
 
 
-def table(a: Analysis, b: Analysis, pairs: Sequence[Pair], show_all: bool = False) -> str:
+def table(ra: Report, rb: Report, pairs: Sequence[Pair], show_all: bool = False) -> str:
     """A text table of the rows that differ (all rows with ``show_all``), then the totals."""
+    a, b = ra.analysis, rb.analysis
     shown = [p for p in pairs if show_all or p.status != "same"]
     headers = ["Layer", "Type", "Change", "Output shape", "Params", "MACs"]
     cells = [_cells(p) for p in shown]
@@ -179,11 +200,12 @@ def table(a: Analysis, b: Analysis, pairs: Sequence[Pair], show_all: bool = Fals
     title = f"--- {a.graph.file} ({a.graph.name})\n+++ {b.graph.file} ({b.graph.name})"
     body = [fmt(c) for c in cells] if cells else ["(no layer differs)"]
     same = sum(1 for p in pairs if p.status == "same")
-    t = totals(a, b)
+    t = totals(ra, rb)
+    memory = f"batch {ra.batch_size}, {ra.dtype}"
     foot = [f"Params: {_change(t['params']['a'], t['params']['b'])}",
             f"Trainable params: {_change(t['trainable_params']['a'], t['trainable_params']['b'])}",
-            f"MACs: {_change(t['macs']['a'], t['macs']['b'])}",
-            f"Activations (bytes, batch 1, float32): {_change(t['activation_bytes']['a'], t['activation_bytes']['b'])}",
+            f"MACs: {_change(t['macs']['a'], t['macs']['b'])}" + _unknown_note(a, b),
+            f"Activations (bytes, {memory}): {_change(t['activation_bytes']['a'], t['activation_bytes']['b'])}",
             f"Layers: {_change(t['layers']['a'], t['layers']['b'])}; {same} identical"
             + ("" if show_all else " (not shown; --all shows them)")]
     outs_a, outs_b = a.output_shapes(), b.output_shapes()
@@ -193,8 +215,15 @@ def table(a: Analysis, b: Analysis, pairs: Sequence[Pair], show_all: bool = Fals
     return "\n".join([title, line, fmt(headers), line] + body + [line] + foot)
 
 
-def diff(a: Analysis, b: Analysis, fmt: str = "table", show_all: bool = False) -> str:
-    pairs = match(a, b)
+def _unknown_note(a: Analysis, b: Analysis) -> str:
+    """How many layers the MACs totals leave out, when some sizes are unknown."""
+    if not (a.macs_unknown or b.macs_unknown):
+        return ""
+    return f"; not counted, sizes unknown: {len(a.macs_unknown)} layer(s) of A, {len(b.macs_unknown)} of B"
+
+
+def diff(a: Report, b: Report, fmt: str = "table", show_all: bool = False) -> str:
+    pairs = match(a.analysis, b.analysis)
     if fmt == "json":
         return json.dumps(to_dict(a, b, pairs), indent=2)
     return table(a, b, pairs, show_all)

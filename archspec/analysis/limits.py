@@ -5,17 +5,18 @@ validate`` fails (exit 2) the moment a change makes the network too big.
 
 * ``max_params``: total parameters (trainable and non-trainable);
 * ``max_macs``: multiply-accumulates per sample, as ``summary`` counts them;
-* ``max_activation_bytes``: bytes of every layer output for one sample in float32, the
-  ``activation_bytes`` of ``summary --format json`` at the default batch size and dtype.
+* ``max_activation_bytes``: bytes of the inputs and every layer output for one sample in
+  float32, the ``activation_bytes`` of ``summary --format json`` at the default batch size
+  and dtype (the memory pass's training figure).
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
-from archspec.analysis.shape_pass import Analysis, LayerInfo, activation_bytes
-from archspec.errors import SpecError
-
-LIMIT_RANK = 50  # after shape errors: a budget only means something once the shapes are right
+from archspec.analysis.memory import memory
+from archspec.analysis.shape_pass import Analysis, LayerInfo
+from archspec.errors import SpecError, Stage
+from archspec.layers.arithmetic import tensor_bytes
 
 
 def _largest(analysis: Analysis, size: Callable[[LayerInfo], int]) -> Optional[LayerInfo]:
@@ -24,9 +25,9 @@ def _largest(analysis: Analysis, size: Callable[[LayerInfo], int]) -> Optional[L
 
 MEASURES: dict[str, tuple[str, Callable[[Analysis], int], Callable[[LayerInfo], int]]] = {
     "max_params": ("parameters", lambda a: a.params.total, lambda i: i.params.total),
-    "max_macs": ("MACs per sample", lambda a: a.macs, lambda i: i.macs),
-    "max_activation_bytes": ("bytes of activations per sample (float32)", lambda a: activation_bytes(a, 1, "float32"),
-                             lambda i: i.activations * 4),
+    "max_macs": ("MACs per sample", lambda a: a.macs, lambda i: i.macs or 0),
+    "max_activation_bytes": ("bytes of activations per sample (float32)", lambda a: memory(a).training_bytes,
+                             lambda i: tensor_bytes(i.out_shape)),
 }
 
 
@@ -58,5 +59,5 @@ def check_limits(analysis: Analysis) -> list[SpecError]:
                      f"with {per_layer(biggest):,}")
         loc = graph.limit_locs.get(key)
         errors.append(SpecError(f"limits.{key}: the network has {over_budget(value, limit, words)}", hint, loc,
-                                LIMIT_RANK))
+                                Stage.LIMITS))
     return errors

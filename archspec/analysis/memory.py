@@ -2,8 +2,9 @@
 
 Conventions (stated in the summary and the docs):
 
-* A tensor's size is the product of its shape times the batch size times the dtype's bytes;
-  unknown sizes (``?``) count as 0, and the totals then say so.
+* A tensor's size is the product of its shape times the batch size times the dtype's bytes
+  (``layers.arithmetic.tensor_bytes``); unknown sizes (``?``) count as 0, and ``unknown``
+  lists those tensors so that the totals can say so.
 * **Training** keeps every tensor of the forward pass until the backward pass needs it: the
   model inputs and every layer's output, once each. Work buffers inside a layer (a fused
   activation's pre-activation, a dropout mask, cuDNN workspace) are not counted.
@@ -17,41 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from archspec.analysis.report import human_bytes
-from archspec.analysis.shape_pass import DTYPE_BYTES, Analysis
-from archspec.layers.arithmetic import product
-
-CONVENTION = ("Memory: activations are batch x product(shape) x dtype bytes; training keeps the inputs and every "
-              "layer output for the backward pass; inference (peak) frees each tensor after its last consumer "
-              "and reports the largest working set")
+from archspec.analysis.shape_pass import Analysis
+from archspec.layers.arithmetic import product, tensor_bytes
 
 
 @dataclass(frozen=True)
 class Memory:
-    """Activation bytes for one batch size and dtype."""
+    """Activation bytes for ``batch_size`` samples of ``dtype``."""
 
+    batch_size: int
+    dtype: str
     output_bytes: Mapping[str, int]    # every input and layer output
     live_bytes: Mapping[str, int]      # per layer: bytes alive while it runs (inference)
     training_bytes: int                # sum of output_bytes
     inference_bytes: int               # max of live_bytes
     peak_layer: str                    # where the inference peak is reached
     unknown: tuple[str, ...]           # tensors with an unknown size (counted as 0)
-
-    def as_json(self) -> dict:
-        out = {"inference_activation_bytes": self.inference_bytes, "inference_peak_layer": self.peak_layer,
-               "training_activation_bytes": self.training_bytes, "memory_convention": CONVENTION}
-        if self.unknown:
-            out["memory_unknown_sizes"] = list(self.unknown)
-        return out
-
-
-def tensor_bytes(shape: tuple, batch: int = 1, dtype: str = "float32") -> int:
-    """Bytes of one tensor; unknown sizes count as 0.
-
-    >>> tensor_bytes((28, 28, 6)), tensor_bytes((28, 28, 6), 32, "float16"), tensor_bytes((None, 3))
-    (18816, 301056, 0)
-    """
-    return (product(shape) or 0) * batch * DTYPE_BYTES[dtype]
 
 
 def last_use(analysis: Analysis) -> dict[str, int]:
@@ -85,14 +67,5 @@ def memory(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> Memory
         if last.get(name, -1) < index:  # nothing reads it and it is not an output
             alive -= sizes[name]
     peak = max(live, key=live.__getitem__) if live else ""
-    return Memory(sizes, live, sum(sizes.values()), live.get(peak, sum(sizes.values())), peak, tuple(unknown))
-
-
-def summary_lines(mem: Memory, batch: int, dtype: str) -> list[str]:
-    """Lines for the summary's totals."""
-    lines = [f"Inference activations (peak): {human_bytes(mem.inference_bytes)} at '{mem.peak_layer}' "
-             f"(batch {batch}, {dtype})",
-             f"Training activations (kept for backward): {human_bytes(mem.training_bytes)} (batch {batch}, {dtype})"]
-    if mem.unknown:
-        lines.append(f"({len(mem.unknown)} tensor(s) of unknown size counted as 0 bytes)")
-    return lines
+    training = sum(sizes.values())
+    return Memory(batch, dtype, sizes, live, training, live.get(peak, training), peak, tuple(unknown))

@@ -1,66 +1,105 @@
-"""Renderers of an analysis: a terminal table, Markdown, and JSON (a documented contract)."""
+"""Renderers of a report: a terminal table, Markdown, and JSON (a documented contract).
+
+``depth`` means the same here as in ``archspec graph``: how many levels of nesting are shown.
+0 shows the top-level rows only, each block collapsed to one row; N expands blocks N levels
+deep; None shows everything. A block's row shows its output (the shape, receptive field and
+activations of its last layer) and the totals of its layers; footnotes and the peak name the
+rows that are visible.
+"""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
-from archspec.analysis.shape_pass import DTYPE_BYTES, Analysis, LayerInfo, activation_bytes, param_bytes
-from archspec.layers.registry import Params
+from archspec.analysis.passes import MergeNote, Report
+from archspec.analysis.receptive import Field
+from archspec.analysis.shape_pass import Analysis, LayerInfo
 from archspec.layers.arithmetic import fmt_shape
+from archspec.layers.catalog import macs_convention
+from archspec.layers.registry import Params, Shape
 
-MACS_CONVENTION = ("MACs: multiply-accumulates of conv, dense, locally-connected and fixed-kernel layers per "
-                   "sample; bias adds, normalisation, activations and pooling not counted; FLOPs = 2 x MACs")
+MEMORY_CONVENTION = ("Memory: activations are batch x product(shape) x dtype bytes; training keeps the inputs and "
+                     "every layer output for the backward pass; inference (peak) frees each tensor after its last "
+                     "consumer and reports the largest working set")
+NAMES_SHOWN = 5  # layers named in a footnote before "and N more"
 
 
 @dataclass(frozen=True)
 class Row:
-    name: str
+    """One row of the table: a graph input, a layer, or a block (its layers' totals)."""
+
+    name: str                 # as written in its scope (a block member's local name)
     type: str
     depth: int
-    shape: str
+    shape: Shape
     params: Params
-    macs: int
+    macs: Optional[int]       # None: unknown; for a block, the known part
+    macs_partial: bool        # a block some of whose layers' MACs are unknown
+    output: str               # the tensor the row shows: the layer, a block's last layer, the input
     is_block: bool = False
-    extra: tuple = ()
+    is_input: bool = False
+    noted: bool = False       # a misaligned-paths footnote refers to this row
 
 
-Column = tuple[str, Callable[[Analysis, LayerInfo], str]]
+def shown_name(name: str, scope: tuple[str, ...], depth: Optional[int]) -> str:
+    """The visible row that shows a layer: the layer itself, or the collapsed block holding it.
+
+    >>> shown_name("a/b/conv", ("a", "b"), None), shown_name("a/b/conv", ("a", "b"), 0)
+    ('a/b/conv', 'a')
+    >>> shown_name("a/b/conv", ("a", "b"), 1), shown_name("a/b/conv", ("a", "b"), 2)
+    ('a/b', 'a/b/conv')
+    """
+    if depth is None or len(scope) <= depth:
+        return name
+    return "/".join(scope[: depth + 1])
 
 
-def rows(analysis: Analysis, max_depth: Optional[int] = None, columns: tuple[Column, ...] = ()) -> list[Row]:
-    """Table rows: inputs, then layers in order with a subtotal row opening each block."""
-    graph = analysis.graph
-    out = [Row(name, "Input", 0, fmt_shape(shape), Params(), 0, extra=tuple("" for _ in columns))
-           for name, shape in graph.inputs.items()]
+def _owner(analysis: Analysis, depth: Optional[int]) -> Callable[[str], str]:
+    """A function from a tensor's name to the name of the visible row that shows it."""
+    def owner(name: str) -> str:
+        if name in analysis.graph.inputs or not name:
+            return name
+        return shown_name(name, analysis.graph.node(name).scope, depth)
+    return owner
+
+
+def rows(report: Report, depth: Optional[int] = None) -> list[Row]:
+    """Table rows: inputs, then layers in order with a row opening each block."""
+    analysis = report.analysis
+    owner = _owner(analysis, depth)
+    noted = {owner(note.layer) for note in report.notes}
+    out = [Row(name, "Input", 0, shape, Params(), 0, False, name, is_input=True)
+           for name, shape in analysis.graph.inputs.items()]
     open_scopes: tuple[str, ...] = ()
     for info in analysis.layers:
         scope = info.node.scope
         common = 0
         while common < min(len(scope), len(open_scopes)) and scope[common] == open_scopes[common]:
             common += 1
-        for depth in range(common, len(scope)):
-            path = scope[: depth + 1]
-            if max_depth is None or depth < max_depth:
-                out.append(_block_row(analysis, path, depth, len(columns)))
+        for level in range(common, len(scope)):
+            if depth is None or level <= depth:
+                out.append(_block_row(analysis, scope[: level + 1], level, noted))
         open_scopes = scope
-        depth = len(scope)
-        if max_depth is None or depth < max_depth:
-            out.append(Row(info.node.local_name, info.node.kind, depth, fmt_shape(info.out_shape), info.params,
-                           info.macs, extra=tuple(render(analysis, info) for _, render in columns)))
+        if depth is None or len(scope) <= depth:
+            out.append(Row(info.node.local_name, info.node.kind, len(scope), info.out_shape, info.params, info.macs,
+                           False, info.node.name, noted=info.node.name in noted))
     return out
 
 
-def _block_row(analysis: Analysis, path: tuple[str, ...], depth: int, n_extra: int) -> Row:
+def _block_row(analysis: Analysis, path: tuple[str, ...], level: int, noted: set[str]) -> Row:
     members = [i for i in analysis.layers if i.node.scope[: len(path)] == path]
     params = Params()
     for m in members:
         params = params + m.params
-    block = analysis.graph.blocks[path]
-    return Row(path[-1], block.block, depth, fmt_shape(members[-1].out_shape), params,
-               sum(m.macs for m in members), True, tuple("" for _ in range(n_extra)))
+    known = sum(m.macs for m in members if m.macs is not None)
+    last = members[-1]
+    name = "/".join(path)
+    return Row(path[-1], analysis.graph.blocks[path].block, level, last.out_shape, params, known,
+               any(m.macs is None for m in members), last.node.name, True, noted=name in noted)
 
 
+# ------------------------------------------------------------------ numbers as text
 def human(n: float, unit: str = "") -> str:
     """Short human form: 1.2K, 3.4M, 15.47G.
 
@@ -84,82 +123,200 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def totals_lines(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> list[str]:
+def json_number(value: Optional[float]) -> Optional[float]:
+    """A receptive-field number for JSON: an int where exact, else rounded to 6 decimals.
+
+    >>> json_number(3.0), json_number(1 / 3), json_number(None) is None
+    (3, 0.333333, True)
+    """
+    if value is None:
+        return None
+    rounded = round(value, 6)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
+def axes(values: Sequence[Optional[float]]) -> str:
+    """A compact cell: one number when every axis agrees, else ``7x3``; ``?`` unknown.
+
+    >>> axes((212, 212)), axes((7, 3)), axes((None,)), axes(()), axes((0.5, 0.5))
+    ('212', '7x3', '?', '-', '0.5')
+    """
+    if not values:
+        return "-"
+    shown = ["?" if v is None else str(json_number(v)) for v in values]
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+
+def macs_cell(macs: Optional[int], partial: bool, short: bool) -> str:
+    """
+    >>> macs_cell(2432, False, True), macs_cell(0, False, True), macs_cell(None, False, True)
+    ('2.43K', '-', '?')
+    >>> macs_cell(2432, True, False), macs_cell(0, True, True)
+    ('≥ 2,432', '?')
+    """
+    if macs is None or (partial and not macs):
+        return "?"
+    text = human(macs) if short else f"{macs:,}"
+    if partial:
+        return f"≥ {text}"
+    return text if macs else "-"
+
+
+def rf_cell(field: Field, noted: bool) -> str:
+    """The RF column: '(all)' once a layer has mixed every position of its input (global
+    pooling, Flatten); '*' marks a row a misaligned-paths footnote refers to."""
+    if field.whole:
+        return f"{axes(field.size)} (all)"
+    return axes(field.size) + ("*" if noted else "")
+
+
+def _extra_cells(report: Report, row: Row) -> list[str]:
+    """RF, effective stride and activations of the tensor the row shows (none for inputs)."""
+    if row.is_input:
+        return ["", "", ""]
+    field = report.fields[row.output]
+    size = "?" if row.output in report.memory.unknown else human_bytes(report.memory.output_bytes[row.output])
+    return [rf_cell(field, row.noted), "-" if field.whole else axes(field.stride), size]
+
+
+# ------------------------------------------------------------------ totals and footnotes
+def _names(names: Sequence[str]) -> str:
+    """
+    >>> _names(["a", "b"]), _names([str(i) for i in range(7)])
+    ('a, b', '0, 1, 2, 3, 4 and 2 more')
+    """
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
+def macs_lines(analysis: Analysis, owner: Callable[[str], str]) -> list[str]:
+    """The MACs total; a lower bound, with the rows it leaves out, when some sizes are unknown."""
+    total = analysis.macs
+    if not analysis.macs_unknown:
+        return [f"Total MACs: {total:,} ({human(total)}); FLOPs: {2 * total:,}"]
+    rows_left_out = list(dict.fromkeys(owner(n) for n in analysis.macs_unknown))
+    first = (f"Total MACs: ≥ {total:,} ({human(total)}); FLOPs: ≥ {2 * total:,}" if total
+             else "Total MACs: unknown; FLOPs: unknown")
+    return [first, f"(MACs of {len(analysis.macs_unknown)} layer(s) not counted, their sizes are unknown: "
+                   f"{_names(rows_left_out)})"]
+
+
+def note_line(note: MergeNote, analysis: Analysis, owner: Callable[[str], str]) -> str:
+    """A misaligned-paths footnote, naming the visible row (a collapsed block) that holds the merge."""
+    place = f"{note.layer} ({note.kind}, line {note.line})"
+    shown = owner(note.layer)
+    if shown == note.layer:
+        return f"* {place}: {note.message}"
+    block = analysis.graph.blocks[tuple(shown.split("/"))]
+    return f"* {shown} ({block.block}, line {block.loc.line}): {place}: {note.message}"
+
+
+def totals_lines(report: Report, depth: Optional[int] = None) -> list[str]:
+    analysis, mem = report.analysis, report.memory
+    owner = _owner(analysis, depth)
     p = analysis.params
-    act = activation_bytes(analysis, batch, dtype)
-    return [
-        f"Total params: {p.total:,} ({human_bytes(param_bytes(analysis, dtype))} as {dtype})",
-        f"Trainable params: {p.trainable:,}",
-        f"Non-trainable params: {p.non_trainable:,}",
-        f"Total MACs: {analysis.macs:,} ({human(analysis.macs)}); FLOPs: {2 * analysis.macs:,}",
-        # The memory pass, when it ran, words activations more precisely (inference peak, training).
-        *analysis.extra.get("summary_lines", [f"Activations: {human_bytes(act)} for batch {batch} ({dtype}, "
-                                              "forward pass, all layer outputs)"]),
-        f"({MACS_CONVENTION})",
-    ]
+    where = f"(batch {mem.batch_size}, {mem.dtype})"
+    lines = [f"Total params: {p.total:,} ({human_bytes(report.param_bytes)} as {mem.dtype})",
+             f"Trainable params: {p.trainable:,}",
+             f"Non-trainable params: {p.non_trainable:,}",
+             *macs_lines(analysis, owner),
+             f"Inference activations (peak): {human_bytes(mem.inference_bytes)} at '{owner(mem.peak_layer)}' {where}",
+             f"Training activations (kept for backward): {human_bytes(mem.training_bytes)} {where}"]
+    if mem.unknown:
+        lines.append(f"({len(mem.unknown)} tensor(s) of unknown size counted as 0 bytes)")
+    lines += [note_line(n, analysis, owner) for n in report.notes]
+    return lines + [f"({macs_convention()})"]
 
 
-def table(analysis: Analysis, max_depth: Optional[int] = None, columns: tuple[Column, ...] = (),
-          batch: int = 1, dtype: str = "float32") -> str:
-    body = rows(analysis, max_depth, columns)
-    headers = ["Layer (type)", "Output shape", "Params", "MACs"] + [c[0] for c in columns]
-    cells = [[("  " * r.depth) + f"{r.name} ({r.type})", r.shape, f"{r.params.total:,}", human(r.macs) if r.macs
-              else "-", *r.extra] for r in body]
+# ------------------------------------------------------------------ the three formats
+EXTRA_HEADERS = ["RF", "Eff. stride", "Activations"]
+
+
+def table(report: Report, depth: Optional[int] = None) -> str:
+    body = rows(report, depth)
+    headers = ["Layer (type)", "Output shape", "Params", "MACs"] + EXTRA_HEADERS
+    cells = [[("  " * r.depth) + f"{r.name} ({r.type})", fmt_shape(r.shape), f"{r.params.total:,}",
+              macs_cell(r.macs, r.macs_partial, True), *_extra_cells(report, r)] for r in body]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     line = "─" * (sum(widths) + 3 * (len(widths) - 1))
 
     def fmt(values: list[str]) -> str:  # name and shape left-aligned, numbers right-aligned
         return "   ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
 
-    title = f'Model: "{analysis.graph.name}"'
+    title = f'Model: "{report.analysis.graph.name}"'
     return "\n".join([title, line, fmt(headers), line] + [fmt(c) for c in cells] + [line]
-                     + totals_lines(analysis, batch, dtype))
+                     + totals_lines(report, depth))
 
 
-def markdown(analysis: Analysis, max_depth: Optional[int] = None, columns: tuple[Column, ...] = (),
-             batch: int = 1, dtype: str = "float32") -> str:
-    headers = ["Layer", "Type", "Output shape", "Params", "MACs"] + [c[0] for c in columns]
-    lines = [f"### {analysis.graph.name}", "", "| " + " | ".join(headers) + " |",
-             "|" + "|".join(["---", "---", "---", "---:", "---:"] + ["---:"] * len(columns)) + "|"]
-    for r in rows(analysis, max_depth, columns):
+def markdown(report: Report, depth: Optional[int] = None) -> str:
+    headers = ["Layer", "Type", "Output shape", "Params", "MACs"] + EXTRA_HEADERS
+    lines = [f"### {report.analysis.graph.name}", "", "| " + " | ".join(headers) + " |",
+             "|" + "|".join(["---", "---", "---", "---:", "---:"] + ["---:"] * len(EXTRA_HEADERS)) + "|"]
+    for r in rows(report, depth):
         name = ("&nbsp;&nbsp;" * r.depth) + (f"**{r.name}**" if r.is_block else f"`{r.name}`")
-        lines.append("| " + " | ".join([name, r.type, f"`{r.shape}`", f"{r.params.total:,}",
-                                        f"{r.macs:,}" if r.macs else "-", *r.extra]) + " |")
-    lines += [""] + [f"- {t}" for t in totals_lines(analysis, batch, dtype)]
+        lines.append("| " + " | ".join([name, r.type, f"`{fmt_shape(r.shape)}`", f"{r.params.total:,}",
+                                        macs_cell(r.macs, r.macs_partial, False), *_extra_cells(report, r)]) + " |")
+    lines += [""] + [f"- {t}" for t in totals_lines(report, depth)]
     return "\n".join(lines)
 
 
-def to_json_dict(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> dict[str, Any]:
-    """The ``summary --format json`` contract; shapes are lists without the batch axis."""
-    graph = analysis.graph
-    p = analysis.params
-    layer_fields = analysis.extra.get("layer_fields", {})
-    size = DTYPE_BYTES[dtype]
-    layers = []
-    for info in analysis.layers:
-        entry: dict[str, Any] = {
-            "name": info.node.name, "type": info.node.kind, "inputs": list(info.node.inputs),
+def _field_json(field: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"receptive_field": [json_number(v) for v in field.size],
+                           "effective_stride": [json_number(v) for v in field.stride],
+                           "effective_padding": [json_number(v) for v in field.padding]}
+    if field.note:
+        out["receptive_field_note"] = field.note
+    if field.whole:
+        out["covers_whole_input"] = True
+    return out
+
+
+def _layer_json(report: Report, info: LayerInfo) -> dict[str, Any]:
+    name = info.node.name
+    return {"name": name, "type": info.node.kind, "inputs": list(info.node.inputs),
             "output_shape": list(info.out_shape), "params": info.params.total,
             "trainable_params": info.params.trainable, "non_trainable_params": info.params.non_trainable,
-            "macs": info.macs, "activation_bytes": info.activations * batch * size,
+            "macs": info.macs, "activation_bytes": report.memory.output_bytes[name],
             "line": info.node.loc.line, "block": "/".join(info.node.scope) or None,
-        }
-        if info.node.name in layer_fields:
-            entry.update(layer_fields[info.node.name])
-        layers.append(entry)
+            **_field_json(report.fields[name]), "inference_live_bytes": report.memory.live_bytes[name]}
+
+
+def to_json_dict(report: Report) -> dict[str, Any]:
+    """The ``summary --format json`` contract; shapes are lists without the batch axis.
+
+    Every layer is listed (depth does not apply). A layer's ``macs`` is null when its MACs
+    need a size that is unknown; ``total_macs`` then counts the others and ``macs_unknown``
+    names the layers left out.
+    """
+    analysis, mem = report.analysis, report.memory
+    graph, p = analysis.graph, analysis.params
+    macs_unknown = {"macs_unknown": list(analysis.macs_unknown)} if analysis.macs_unknown else {}
+    sizes_unknown = {"memory_unknown_sizes": list(mem.unknown)} if mem.unknown else {}
     return {
         "name": graph.name, "file": graph.file,
         "inputs": {k: list(v) for k, v in graph.inputs.items()},
         "outputs": list(graph.outputs),
         "output_shapes": [list(s) for s in analysis.output_shapes()],
         "total_params": p.total, "trainable_params": p.trainable, "non_trainable_params": p.non_trainable,
-        "total_macs": analysis.macs, "total_flops": 2 * analysis.macs, "macs_convention": MACS_CONVENTION,
-        "dtype": dtype, "batch_size": batch,
-        "param_bytes": param_bytes(analysis, dtype), "activation_bytes": activation_bytes(analysis, batch, dtype),
-        **{k: v for k, v in analysis.extra.items() if k not in ("layer_fields", "summary_lines")},
-        "layers": layers,
+        "total_macs": analysis.macs, "total_flops": 2 * analysis.macs, **macs_unknown,
+        "macs_convention": macs_convention(), "dtype": mem.dtype, "batch_size": mem.batch_size,
+        "param_bytes": report.param_bytes, "activation_bytes": mem.training_bytes,
+        "inference_activation_bytes": mem.inference_bytes, "inference_peak_layer": mem.peak_layer,
+        "training_activation_bytes": mem.training_bytes, "memory_convention": MEMORY_CONVENTION, **sizes_unknown,
+        "notes": [f"{n.layer} ({n.kind}, line {n.line}): {n.message}" for n in report.notes],
+        "layers": [_layer_json(report, info) for info in analysis.layers],
     }
 
 
-def to_json(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> str:
-    return json.dumps(to_json_dict(analysis, batch, dtype), indent=2)
+def to_json(report: Report) -> str:
+    return json.dumps(to_json_dict(report), indent=2)
+
+
+FORMATS = ("table", "json", "markdown")
+
+
+def render(report: Report, fmt: str = "table", depth: Optional[int] = None) -> str:
+    """The summary in ``fmt`` (one of FORMATS); JSON lists every layer whatever the depth."""
+    if fmt == "json":
+        return to_json(report)
+    return markdown(report, depth) if fmt == "markdown" else table(report, depth)

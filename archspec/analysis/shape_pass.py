@@ -1,15 +1,13 @@
 """Shape, parameter and cost analysis over the IR: pure Python, closed-form rules only."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from archspec.errors import SpecError, SpecErrors
+from archspec.errors import SpecError, SpecErrors, SpecWarning, Stage
 from archspec.graph.ir import Graph, Node
-from archspec.layers.registry import LayerError, LayerKind, Params, Shape, Window, all_kinds
-from archspec.layers.arithmetic import fmt_shape, product
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+from archspec.layers.catalog import LayerError, LayerKind, Params, Shape, Window, all_kinds
+from archspec.layers.arithmetic import fmt_shape
 
 
 @dataclass(frozen=True)
@@ -19,13 +17,8 @@ class LayerInfo:
     in_shapes: tuple[Shape, ...]
     out_shape: Shape
     params: Params
-    macs: int
+    macs: Optional[int]              # per sample; None when the MAC rule needs a size that is unknown
     window: Optional[Window]
-
-    @property
-    def activations(self) -> int:
-        """Values in this layer's output for one sample (unknown sizes count as 0)."""
-        return product(self.out_shape) or 0
 
 
 @dataclass(frozen=True)
@@ -33,7 +26,7 @@ class Analysis:
     graph: Graph
     layers: tuple[LayerInfo, ...]
     shapes: Mapping[str, Shape]
-    extra: dict = field(default_factory=dict)   # filled by later passes (receptive field, memory)
+    warnings: tuple[SpecWarning, ...] = ()   # valid settings that some TensorFlow kernels cannot run
 
     @property
     def params(self) -> Params:
@@ -44,7 +37,13 @@ class Analysis:
 
     @property
     def macs(self) -> int:
-        return sum(info.macs for info in self.layers)
+        """MACs per sample of the layers whose MACs are known (see ``macs_unknown``)."""
+        return sum(info.macs for info in self.layers if info.macs is not None)
+
+    @property
+    def macs_unknown(self) -> tuple[str, ...]:
+        """Layers whose MACs depend on a size that is unknown (not in ``macs``)."""
+        return tuple(info.node.name for info in self.layers if info.macs is None)
 
     def output_shapes(self) -> list[Shape]:
         return [self.shapes[o] for o in self.graph.outputs]
@@ -63,33 +62,44 @@ def _where_from(node: Node, graph: Graph, shapes: Mapping[str, Shape]) -> str:
     return " (inputs: " + ", ".join(f"{_source(i, graph)} {fmt_shape(shapes[i])}" for i in node.inputs) + ")"
 
 
+def layer_macs(kind: LayerKind, node: Node, ins: tuple[Shape, ...], out: Shape) -> Optional[int]:
+    """The kind's MAC count, or None when it has a MAC rule and a size it reads is unknown
+    (counting it as 0 or 1 would make the total look exact)."""
+    if kind.counts_macs and any(d is None for shape in (*ins, out) for d in shape):
+        return None
+    return kind.macs(node.args, ins, out)
+
+
 def analyse(graph: Graph) -> Analysis:
     """Compute every layer's output shape, params and MACs; raise SpecErrors with all problems."""
     kinds = all_kinds()
     shapes: dict[str, Shape] = dict(graph.inputs)
     infos: list[LayerInfo] = []
     errors: list[SpecError] = []
+    warnings: list[SpecWarning] = []
     for node in graph.nodes:
         if any(i not in shapes for i in node.inputs):
             continue  # an input already failed; do not cascade
         kind = kinds[node.kind]
         ins = tuple(shapes[i] for i in node.inputs)
         try:
-            out = kind.shape(node.args, ins)
-            info = LayerInfo(node, kind, ins, out, kind.params(node.args, ins, out), kind.macs(node.args, ins, out),
+            out = kind.output_shape(node.args, ins, [i in graph.inputs for i in node.inputs])
+            info = LayerInfo(node, kind, ins, out, kind.params(node.args, ins, out), layer_macs(kind, node, ins, out),
                              kind.window(node.args, ins, out) if kind.window else None)
         except LayerError as exc:
             message = f"{node.kind} '{node.name}': {exc.message}"
             if exc.arg is None:  # the problem is the input, not an argument: say where it comes from
                 message += _where_from(node, graph, shapes)
-            errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), 35))
+            errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), Stage.SHAPES))
             continue
         shapes[node.name] = out
         infos.append(info)
+        warnings += [SpecWarning(node.arg_loc(c.arg), f"{node.kind} '{node.name}': {c.message}", c.hint)
+                     for c in kind.caveats(node.args, ins)]
     errors += _check_expectations(graph, shapes)
     if errors:
         raise SpecErrors(errors)
-    return Analysis(graph, tuple(infos), shapes)
+    return Analysis(graph, tuple(infos), shapes, tuple(warnings))
 
 
 def _check_expectations(graph: Graph, shapes: Mapping[str, Shape]) -> list[SpecError]:
@@ -100,16 +110,5 @@ def _check_expectations(graph: Graph, shapes: Mapping[str, Shape]) -> list[SpecE
         actual = shapes[e.node]
         if len(actual) != len(e.shape) or any(w is not None and a != w for a, w in zip(actual, e.shape)):
             errors.append(SpecError(f"'{e.node}' outputs {fmt_shape(actual)} but expect says {fmt_shape(e.shape)}",
-                                    "fix the layers above or the expectation", e.loc, 45))
+                                    "fix the layers above or the expectation", e.loc, Stage.EXPECTATIONS))
     return errors
-
-
-def activation_bytes(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> int:
-    """Bytes of all layer outputs (and inputs) for a batch: what a forward pass materialises."""
-    values = sum(info.activations for info in analysis.layers)
-    values += sum(product(s) or 0 for s in analysis.graph.inputs.values())
-    return values * batch * DTYPE_BYTES[dtype]
-
-
-def param_bytes(analysis: Analysis, dtype: str = "float32") -> int:
-    return analysis.params.total * DTYPE_BYTES[dtype]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archspec.analysis.shape_pass import Analysis
-from archspec.api import compile_spec, compile_text
+from archspec.api import compile_spec, compile_text, parse_input_shape
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "analysis"
@@ -21,7 +21,8 @@ def spec(name: str) -> Path:
 
 
 def analysis_of(name: str, input_shape: str | None = None) -> Analysis:
-    return compile_spec(spec(name), input_shape=input_shape).analysis
+    shape = parse_input_shape(input_shape) if input_shape else None
+    return compile_spec(spec(name), input_shape=shape).analysis
 
 
 def zoo(name: str) -> Path:

@@ -7,6 +7,7 @@ from analysis_support import analysis_of, check_golden, spec, text_analysis
 from click.testing import CliRunner
 
 from archspec.analysis.diff import match, to_dict
+from archspec.analysis.passes import run_passes
 from archspec.cli import main
 
 
@@ -35,7 +36,7 @@ def test_rows_and_totals():
     assert rows[(None, "batch_normalization_1")] == ("added", "added")
     assert rows[("f6", None)] == ("removed", "removed")
     assert rows[("c5", "c5")] == ("same", "name")
-    data = to_dict(a, b, match(a, b))
+    data = to_dict(run_passes(a), run_passes(b), match(a, b))
     assert data["totals"]["params"] == {"a": 61706, "b": 52786, "delta": -8920}
     assert data["totals"]["non_trainable_params"]["delta"] == 16
     assert sum(row["params_delta"] for row in data["layers"]) == -8920
@@ -67,3 +68,18 @@ def test_identical_specs():
     assert "(no layer differs)" in out and "Params: 61,706 (unchanged)" in out
     data = json.loads(_run(str(spec("vgg16")), str(spec("vgg16")), "--format", "json"))
     assert all(row["status"] == "same" for row in data["layers"])
+
+
+def test_unknown_macs_are_named_not_counted(tmp_path):
+    head = "  - GlobalAveragePooling2D\n  - Dense: {units: 10}\n    name: out"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(CHAIN.format(layers="  - Conv2D: {filters: 8, kernel_size: 3}\n    name: c\n" + head))
+    b.write_text(CHAIN.format(layers="  - Conv2D: {filters: 4, kernel_size: 3}\n    name: c\n" + head))
+    data = json.loads(_run(str(a), str(b), "--input", "?x?x3", "--format", "json"))
+    assert data["macs_unknown"] == {"a": ["c"], "b": ["c"]}
+    assert data["totals"]["macs"] == {"a": 80, "b": 40, "delta": -40}    # the heads only
+    assert [(row["a"]["macs"], row["macs_delta"]) for row in data["layers"]] == [(None, None), (0, 0), (80, -40)]
+    table = _run(str(a), str(b), "--input", "?x?x3", "--all")
+    assert "MACs: 80 -> 40 (-40, -50.00%); not counted, sizes unknown: 1 layer(s) of A, 1 of B" in table
+    rows = [line for line in table.splitlines() if line.startswith(("c ", "out "))]
+    assert rows[0].endswith("   ?") and rows[1].endswith("   80 -> 40 (-40)")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from archspec.analysis.render import render
 from archspec.analysis.render.layout import layout
-from archspec.analysis.render.model import drawing
+from archspec.analysis.render.model import INPUT, drawing
 from archspec.cli import main
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -129,3 +129,26 @@ def test_graphviz_is_used_when_present(tmp_path, monkeypatch):
     assert result.exit_code == 0 and ">dot</svg>" in result.output
     result = CliRunner().invoke(main, ["graph", str(spec("lenet5")), "--layout", "builtin"])
     assert ">dot</svg>" not in result.output
+
+
+def test_cli_says_what_it_drew(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "net.svg"
+    result = runner.invoke(main, ["graph", str(spec("resnet50")), "--depth", "0", "-o", str(out), "--layout", "builtin"])
+    d = drawing(analysis_of("resnet50"), depth=0)
+    assert result.output == f"wrote {out}: {len(d.boxes)} boxes, {len(d.edges)} edges; 16 blocks drawn as one box " \
+                            "each (--depth 0)\n"
+    result = runner.invoke(main, ["graph", str(spec("lenet5")), "-o", str(tmp_path / "net.mmd")])
+    assert result.output.endswith(": 9 boxes, 8 edges\n")     # the input and 8 layers, no block
+
+
+def test_box_colours_come_from_the_family_records():
+    analysis = analysis_of("kinds")
+    d = drawing(analysis)
+    assert all(d.box(i.node.name).family is i.kind.family for i in analysis.layers)
+    root = ET.fromstring(render(analysis, "svg", layout="builtin"))
+    fills = {r.get("fill") for r in root.iter(f"{SVG}rect") if r.get("class", "").startswith("box")}
+    assert fills == {i.kind.family.colour for i in analysis.layers} | {INPUT.colour}
+    mermaid = render(analysis, "mermaid")
+    assert {f"classDef {i.kind.family.name} fill:{i.kind.family.colour},stroke:#555" for i in analysis.layers} <= set(
+        line.strip() for line in mermaid.splitlines())

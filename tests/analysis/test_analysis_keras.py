@@ -8,7 +8,7 @@ from analysis_support import analysis_of, spec, text_analysis
 
 from archspec.analysis.memory import memory
 from archspec.analysis.receptive import receptive_fields
-from archspec.api import compile_spec
+from archspec.api import compile_spec, parse_input_shape
 from archspec.keras_backend.model_builder import build_model, keras_name, verify
 
 keras = pytest.importorskip("keras")
@@ -50,7 +50,7 @@ def test_unknown_sizes_propagate_exactly_as_keras(shape):
 
 @pytest.mark.parametrize("name,override", [("resnet50", "?x?x3"), ("resnet50", "97x?x3"), ("inception", "?x50x3")])
 def test_input_override_with_unknown_size_matches_keras(name, override):
-    analysis = compile_spec(spec(name), input_shape=override).analysis
+    analysis = compile_spec(spec(name), input_shape=parse_input_shape(override)).analysis
     model = build_model(analysis.graph)
     assert verify(model, analysis) == []
 

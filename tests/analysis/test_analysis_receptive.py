@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from archspec.analysis.passes import run_passes
 from archspec.analysis.receptive import receptive_fields
+from archspec.analysis.report import to_json_dict
 from archspec.api import compile_spec
 from archspec.cli import main
 
@@ -147,14 +148,14 @@ def test_misaligned_paths_are_noted_in_json_and_table():
         out = json.loads(runner.invoke(main, ["summary", "m.yaml", "--format", "json"]).output)
         table = runner.invoke(main, ["summary", "m.yaml"]).output
     join = next(layer for layer in out["layers"] if layer["name"] == "join")
-    assert join["receptive_field_note"] == "misaligned paths: field centres 0 ('input') vs -1 ('shifted') on axis 1"
+    assert join["receptive_field_note"] == "misaligned paths: field centres 0 ('input') vs -1 ('shifted') along the height"
     assert "receptive_field_note" not in out["layers"][-1]    # only the merge carries it
     assert out["notes"] == ["join (Add, line 9): " + join["receptive_field_note"]]
     assert " 3*" in table
 
 
 def test_json_fields_are_lists_per_axis():
-    data = run_passes(analysis_of("resnet50")).extra["layer_fields"]
+    data = {row["name"]: row for row in to_json_dict(run_passes(analysis_of("resnet50")))["layers"]}
     row = data["conv5_x_2/re_lu_3"]
     assert (row["receptive_field"], row["effective_stride"], row["effective_padding"]) == ([483, 483], [32, 32],
                                                                                            [241, 241])

@@ -1,5 +1,6 @@
 """Pictures of a network: SVG (own layout, or Graphviz's when asked and installed), Mermaid,
-DOT and a self-contained HTML page. ``render(analysis, "svg")`` is the one entry point."""
+DOT and a self-contained HTML page. ``render(analysis, "svg")`` is the one entry point;
+``drawing`` then ``render_drawing`` when the caller also wants to say what was drawn."""
 from __future__ import annotations
 
 import html
@@ -7,7 +8,7 @@ import shutil
 import subprocess
 from typing import Optional
 
-from archspec.analysis.render.model import Drawing, drawing
+from archspec.analysis.render.model import BLOCK, Drawing, drawing
 from archspec.analysis.render.svg import to_svg
 from archspec.analysis.render.text import to_dot, to_mermaid
 from archspec.analysis.shape_pass import Analysis
@@ -44,7 +45,8 @@ def svg(d: Drawing, layout: str = "auto") -> str:
 def page(d: Drawing, analysis: Analysis, picture: str) -> str:
     """A standalone HTML page: the totals, zoom buttons, and the SVG inline (no network)."""
     p = analysis.params
-    facts = (f"{p.total:,} parameters ({p.trainable:,} trainable) &middot; {analysis.macs:,} MACs per sample "
+    macs = f"{'&ge; ' if analysis.macs_unknown else ''}{analysis.macs:,} MACs per sample"
+    facts = (f"{p.total:,} parameters ({p.trainable:,} trainable) &middot; {macs} "
              f"&middot; {len(analysis.layers)} layers &middot; {html.escape(analysis.graph.file)}")
     body = picture[picture.find("<svg"):]
     return f"""<!DOCTYPE html>
@@ -74,7 +76,11 @@ def page(d: Drawing, analysis: Analysis, picture: str) -> str:
 
 def render(analysis: Analysis, fmt: str, depth: Optional[int] = None, layout: str = "auto") -> str:
     """The picture as text in ``fmt``: svg, mermaid, dot or html."""
-    d = drawing(analysis, depth)
+    return render_drawing(drawing(analysis, depth), analysis, fmt, layout)
+
+
+def render_drawing(d: Drawing, analysis: Analysis, fmt: str, layout: str = "auto") -> str:
+    """A drawing of ``analysis`` as text in ``fmt``."""
     if fmt == "mermaid":
         return to_mermaid(d)
     if fmt == "dot":
@@ -83,4 +89,14 @@ def render(analysis: Analysis, fmt: str, depth: Optional[int] = None, layout: st
     return page(d, analysis, picture) if fmt == "html" else picture
 
 
-__all__ = ["FORMATS", "LAYOUTS", "render", "drawing", "to_svg", "to_dot", "to_mermaid"]
+def what_was_drawn(d: Drawing, depth: Optional[int]) -> str:
+    """Boxes and edges drawn, and how many blocks became one box each at ``depth``."""
+    blocks = sum(1 for b in d.boxes if b.family is BLOCK)
+    text = f"{len(d.boxes)} boxes, {len(d.edges)} edges"
+    if blocks:
+        text += f"; {blocks} block{'s' if blocks > 1 else ''} drawn as one box each (--depth {depth})"
+    return text
+
+
+__all__ = ["FORMATS", "LAYOUTS", "render", "render_drawing", "what_was_drawn", "drawing", "to_svg", "to_dot",
+           "to_mermaid"]

@@ -10,12 +10,11 @@ from typing import Optional
 
 from archspec.analysis.shape_pass import Analysis, LayerInfo
 from archspec.layers.arithmetic import as_tuple, fmt_shape
+from archspec.layers.registry import Family
 
-FAMILY_COLOURS = {
-    "input": "#ffffff", "conv": "#dbe9f6", "pooling": "#dcefd9", "norm": "#fbf1c7", "merge": "#fde0c5",
-    "core": "#e8dcf3", "reshape": "#eeeeee", "activation": "#f2f2f2", "regularization": "#f2f2f2",
-    "resize": "#d9f0ee", "fixed": "#f6dde4", "block": "#d5ecea",
-}
+# Boxes that are not layers are drawn as if of a family of their own (not a layer family).
+INPUT = Family("input", "Input", "#ffffff", "inputs")
+BLOCK = Family("block", "Block", "#d5ecea", "blocks")
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Box:
     id: str
     title: str            # the layer's local name
     subtitle: str         # type and the arguments that matter, e.g. "Conv2D 3x3/2, 64"
-    family: str
+    family: Family        # its title and fill colour
     scope: tuple[str, ...]
     out_shape: str
     is_output: bool = False
@@ -90,7 +89,7 @@ def drawing(analysis: Analysis, depth: Optional[int] = None) -> Drawing:
     result = Drawing(graph.name)
     owner: dict[str, str] = {}   # layer or input name -> the box that shows it
     for name, shape in graph.inputs.items():
-        result.boxes.append(Box(name, name, "Input", "input", (), fmt_shape(shape)))
+        result.boxes.append(Box(name, name, "Input", INPUT, (), fmt_shape(shape)))
         owner[name] = name
     members: dict[str, list[LayerInfo]] = {}
     for info in analysis.layers:
@@ -100,7 +99,7 @@ def drawing(analysis: Analysis, depth: Optional[int] = None) -> Drawing:
             box_id = "/".join(path)
             if box_id not in members:
                 members[box_id] = []
-                result.boxes.append(Box(box_id, path[-1], graph.blocks[path].block, "block", path[:-1], ""))
+                result.boxes.append(Box(box_id, path[-1], graph.blocks[path].block, BLOCK, path[:-1], ""))
             members[box_id].append(info)
             owner[info.node.name] = box_id
         else:
@@ -119,7 +118,7 @@ def _finish_blocks(result: Drawing, members: dict[str, list[LayerInfo]], outputs
         if box.id in members:
             last = members[box.id][-1]
             params = sum(i.params.total for i in members[box.id])
-            result.boxes[index] = Box(box.id, box.title, f"{box.subtitle}, {params:,} params", "block", box.scope,
+            result.boxes[index] = Box(box.id, box.title, f"{box.subtitle}, {params:,} params", BLOCK, box.scope,
                                       fmt_shape(last.out_shape), any(i.node.name in outputs for i in members[box.id]))
 
 

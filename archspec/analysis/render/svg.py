@@ -5,7 +5,7 @@ from typing import Sequence
 from xml.sax.saxutils import escape
 
 from archspec.analysis.render.layout import Layout, layout
-from archspec.analysis.render.model import FAMILY_COLOURS, Drawing
+from archspec.analysis.render.model import Drawing
 
 STYLE = """
   text { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; fill: #222; }
@@ -72,7 +72,7 @@ def _boxes(drawing: Drawing, lay: Layout) -> list[str]:
     for b in drawing.boxes:
         x, y, w, h = lay.x[b.id], lay.y[b.id], lay.w[b.id], lay.h[b.id]
         cls = "box output" if b.is_output else "box"
-        fill = FAMILY_COLOURS.get(b.family, "#f2f2f2")
+        fill = b.family.colour
         out.append(f'<g><title>{escape(b.id)}: {escape(b.subtitle)} -&gt; {escape(b.out_shape)}</title>'
                    f'<rect class="{cls}" x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
                    f'rx="6" fill="{fill}"/>'

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from archspec.analysis.render.model import FAMILY_COLOURS, Box, Drawing
+from archspec.analysis.render.model import Box, Drawing
 
 
 def _ids(drawing: Drawing) -> dict[str, str]:
@@ -50,14 +50,15 @@ def to_mermaid(drawing: Drawing) -> str:
         label = f"<b>{_mermaid_text(b.title)}</b><br/>{_mermaid_text(b.subtitle)}"
         if b.is_output:
             label += f"<br/>out {_mermaid_text(b.out_shape)}"
-        return f'{indent}{ids[b.id]}["{label}"]:::{b.family}'
+        return f'{indent}{ids[b.id]}["{label}"]:::{b.family.name}'
 
     def open_(path: tuple, title: str, indent: str) -> str:
         return f'{indent}subgraph {"_".join(path).replace("-", "_")}["{_mermaid_text(title)}"]'
 
     lines = ["flowchart TD"] + _nest(drawing, box, open_, lambda indent: f"{indent}end")
     lines += [f'  {ids[e.source]} -->|"{_mermaid_text(e.label)}"| {ids[e.target]}' for e in drawing.edges]
-    lines += [f"  classDef {family} fill:{colour},stroke:#555" for family, colour in FAMILY_COLOURS.items()]
+    families = {b.family.name: b.family for b in drawing.boxes}   # those drawn, in order of appearance
+    lines += [f"  classDef {f.name} fill:{f.colour},stroke:#555" for f in families.values()]
     return "\n".join(lines) + "\n"
 
 
@@ -78,7 +79,7 @@ def to_dot(drawing: Drawing) -> str:
         label = f"{_dot_text(b.title)}\\n{_dot_text(b.subtitle)}"
         if b.is_output:
             label += f"\\noutput {_dot_text(b.out_shape)}"
-        return (f'{indent}{ids[b.id]} [label="{label}", fillcolor="{FAMILY_COLOURS.get(b.family, "#f2f2f2")}", '
+        return (f'{indent}{ids[b.id]} [label="{label}", fillcolor="{b.family.colour}", '
                 f"penwidth={width}];")
 
     def open_(path: tuple, title: str, indent: str) -> str:
