@@ -43,20 +43,30 @@ def _pool_cases(n: int, lp: bool = False) -> list:
     return [(shape, {**extra}),
             (shape, {"pool_size": 3, "strides": 2, **extra}),
             (shape, {"pool_size": 3, "strides": 2, "padding": "same", **extra}),
-            (shape, {"pool_size": 2, "strides": 1, "padding": 1, **extra})]
+            (shape, {"pool_size": 2, "strides": 1, "padding": 1, **extra}),
+            (shape, {"pool_size": 3, "strides": 2, "padding": "full", **extra}),
+            (shape, {"pool_size": 3, "padding": "same", "padding_mode": "symmetric", **extra})]
 
 
 SAMPLES: dict[str, list] = {
     **{f"Conv{n}D": _conv_cases(n) for n in (1, 2, 3)},
     **{f"Conv{n}DTranspose": _transpose_cases(n) for n in (1, 2, 3)},
     "DepthwiseConv1D": [(SEQ, {"kernel_size": 3, "depth_multiplier": 2}),
-                        (SEQ, {"kernel_size": 3, "strides": 2, "padding": "same", "use_bias": False})],
+                        (SEQ, {"kernel_size": 3, "strides": 2, "padding": "same", "use_bias": False}),
+                        (SEQ, {"kernel_size": 3, "strides": 2, "dilation_rate": 2})],
     "DepthwiseConv2D": [(IMG, {"kernel_size": 3}), (IMG, {"kernel_size": 3, "strides": 2, "padding": "same",
                                                           "depth_multiplier": 3}),
-                        (IMG, {"kernel_size": 3, "padding": 1, "padding_mode": "reflect"})],
-    "SeparableConv1D": [(SEQ, {"filters": 6, "kernel_size": 3, "depth_multiplier": 2})],
+                        (IMG, {"kernel_size": 3, "padding": 1, "padding_mode": "reflect"}),
+                        # Keras 3 takes strides with dilation here (it subsamples a stride-1 convolution)
+                        (IMG, {"kernel_size": 3, "strides": 2, "dilation_rate": 2}),
+                        (IMG, {"kernel_size": 2, "strides": [2, 3], "dilation_rate": [1, 2], "padding": "same"}),
+                        (IMG, {"kernel_size": 3, "strides": [2, 1]})],  # warned: TF's own kernel refuses it
+    "SeparableConv1D": [(SEQ, {"filters": 6, "kernel_size": 3, "depth_multiplier": 2}),
+                        (SEQ, {"filters": 3, "kernel_size": 3, "strides": 2, "dilation_rate": 3, "padding": "same"})],
     "SeparableConv2D": [(IMG, {"filters": 6, "kernel_size": 3}),
-                        (IMG, {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same", "use_bias": False})],
+                        (IMG, {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same", "use_bias": False}),
+                        (IMG, {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": 1}),
+                        (IMG, {"filters": 3, "kernel_size": 3, "strides": [1, 2]})],  # warned, as above
     "LocallyConnected1D": [(SEQ, {"filters": 3, "kernel_size": 3}), (SEQ, {"filters": 2, "kernel_size": 2,
                                                                            "strides": 2, "use_bias": False})],
     "LocallyConnected2D": [(IMG, {"filters": 3, "kernel_size": 3}),
@@ -67,8 +77,8 @@ SAMPLES: dict[str, list] = {
                     (IMG, {"kernel": [[1, 2], [3, 4]], "combine": "sum", "flip": True, "strides": 2}),
                     (IMG, {"kernel": "laplacian", "padding": 1, "padding_mode": "symmetric"})],
     **{f"{op}Pooling{n}D": _pool_cases(n) for op in ("Max", "Average") for n in (1, 2, 3)},
-    **{f"MinPooling{n}D": _pool_cases(n) for n in (1, 2)},
-    **{f"LPPooling{n}D": _pool_cases(n, lp=True) for n in (1, 2)},
+    **{f"MinPooling{n}D": _pool_cases(n) for n in (1, 2, 3)},
+    **{f"LPPooling{n}D": _pool_cases(n, lp=True) for n in (1, 2, 3)},
     **{f"Global{op}Pooling{n}D": [(SPATIAL[n], {}), (SPATIAL[n], {"keepdims": True})]
        for op in ("Max", "Average") for n in (1, 2, 3)},
     "Dense": [([7], {"units": 5}), (SEQ, {"units": 3, "use_bias": False, "activation": "softmax"})],
@@ -85,7 +95,8 @@ SAMPLES: dict[str, list] = {
     "Softmax": [(SEQ, {})],
     "Rescaling": [(IMG, {"scale": 0.00392156862745098, "offset": -0.5})],
     "BatchNormalization": [(IMG, {}), (IMG, {"center": False}), (SEQ, {"scale": False, "momentum": 0.9})],
-    "LayerNormalization": [(IMG, {}), (SEQ, {"center": False})],
+    "LayerNormalization": [(IMG, {}), (SEQ, {"center": False}), (IMG, {"axis": [1, 2]}),
+                           (IMG, {"axis": [-1, 1], "scale": False}), (VOL, {"axis": [1, 2, 3, 4]})],
     "GroupNormalization": [([5, 5, 8], {"groups": 4}), ([5, 5, 8], {"groups": -1})],
     "InstanceNormalization": [(IMG, {}), (SEQ, {"scale": False})],
     **{f"ZeroPadding{n}D": [(SPATIAL[n], {}), (SPATIAL[n], {"padding": [2, 1] if n == 1 else

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from archspec.api import compile_text
-from archspec.layers.registry import all_kinds
+from archspec.layers.catalog import all_kinds
 from layer_samples import SAMPLES, spec_for
 
 CASES = [pytest.param(kind, ins, args, id=f"{kind}-{i}") for kind, cases in sorted(SAMPLES.items())

@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Sequence
 
 from archspec.analysis.shape_pass import Analysis, LayerInfo
-from archspec.layers.registry import Window
-from archspec.layers.arithmetic import dilated, same_pads
+from archspec.layers.axes import axis_words
+from archspec.layers.registry import FieldRule, Window
+from archspec.layers.arithmetic import same_pads
 
 Num = float  # ints where exact; fractions appear only after upsampling
 
@@ -62,7 +63,7 @@ class Step:
     kernel: tuple[int, ...]
     stride: tuple[Num, ...]
     pad: tuple[Optional[Num], ...]
-    rule: str   # "window", "upsample", "identity", "whole", "merge", "permute", "new"
+    rule: FieldRule   # the kind's rule, a reshape resolved to pointwise, whole or new
 
 
 def origin(rank: int) -> Field:
@@ -139,47 +140,58 @@ def _num(value: Optional[Num]) -> Optional[Num]:
 
 # ---------------------------------------------------------------- one layer
 def layer_step(info: LayerInfo) -> Step:
-    """How ``info``'s layer maps the field of its (first) input, axis by axis."""
+    """How ``info``'s layer maps the field of its (first) input, axis by axis, by the rule
+    its kind declares."""
     ins, out = info.in_shapes, info.out_shape
     in_axes = ins[0][:-1] if len(ins[0]) > 1 else ()
-    out_axes = out[:-1] if len(out) > 1 else ()
-    if info.kind.is_merge:
-        return Step((), (), (), "merge")
-    if info.window is not None:
-        return _window_step(info, info.window, in_axes)
-    if info.node.kind == "Permute":
-        return Step((), (), (), "permute")
-    if not in_axes:  # a vector: nothing spatial to follow, or new axes (Reshape of a vector)
-        return Step((), (), (), "new" if out_axes else "identity")
-    if len(in_axes) == len(out_axes) and tuple(in_axes) == tuple(out_axes):
-        return Step((1,) * len(in_axes), (1,) * len(in_axes), (0,) * len(in_axes), "identity")
-    return Step(tuple(n or 0 for n in in_axes), tuple(n or 0 for n in in_axes), (0,) * len(in_axes), "whole")
+    rule = info.kind.field_rule
+    if rule is FieldRule.RESHAPE:
+        rule = reshaped(in_axes, out[:-1] if len(out) > 1 else ())
+    if rule in (FieldRule.WINDOW, FieldRule.UPSAMPLE) and info.window is not None:
+        return _window_step(info, info.window, in_axes, rule)
+    if rule is FieldRule.POINTWISE:
+        return Step((1,) * len(in_axes), (1,) * len(in_axes), (0,) * len(in_axes), rule)
+    if rule is FieldRule.WHOLE:
+        return Step(tuple(n or 0 for n in in_axes), tuple(n or 0 for n in in_axes), (0,) * len(in_axes), rule)
+    return Step((), (), (), rule)  # merge, permute, new: the pass combines fields or reorders them
 
 
-def _window_step(info: LayerInfo, window: Window, in_axes: Sequence[Optional[int]]) -> Step:
-    if any(s < 1 for s in window.stride):
-        return Step(tuple(window.kernel), tuple(window.stride), tuple(window.pad), "upsample")
+def reshaped(in_axes: Sequence[Optional[int]], out_axes: Sequence[Optional[int]]) -> FieldRule:
+    """What a reshape does to the field: nothing while the spatial axes stay; from a vector it
+    makes new axes; otherwise its outputs mix the whole input.
+
+    >>> reshaped((8, 8), (8, 8)), reshaped((), (4, 4)), reshaped((8, 8), ())
+    (<FieldRule.POINTWISE: 'pointwise'>, <FieldRule.NEW: 'new'>, <FieldRule.WHOLE: 'whole'>)
+    """
+    if not in_axes:
+        return FieldRule.NEW if out_axes else FieldRule.POINTWISE
+    return FieldRule.POINTWISE if tuple(in_axes) == tuple(out_axes) else FieldRule.WHOLE
+
+
+def _window_step(info: LayerInfo, window: Window, in_axes: Sequence[Optional[int]], rule: FieldRule) -> Step:
+    if rule is FieldRule.UPSAMPLE:
+        return Step(tuple(window.kernel), tuple(window.stride), tuple(window.pad), rule)
     pads: list[Optional[Num]] = list(window.pad)
     args = info.node.args
     if args.get("padding") == "same":
         for i, size in enumerate(in_axes):
             if size is None:
                 pads[i] = same_before(None, window.kernel[i], int(window.stride[i]))
-    return Step(tuple(window.kernel), tuple(window.stride), tuple(pads), "window")
+    return Step(tuple(window.kernel), tuple(window.stride), tuple(pads), rule)
 
 
 def apply(field: Field, step: Step, in_axes: Sequence[Optional[int]] = (), out_rank: int = 0) -> Field:
     """The field after one layer; ``in_axes`` are the input's spatial sizes ("whole" layers),
     ``out_rank`` the output's number of spatial axes (axes made from a vector)."""
-    if step.rule in ("identity", "merge", "permute"):
+    if step.rule in (FieldRule.POINTWISE, FieldRule.MERGE, FieldRule.PERMUTE):
         return field
-    if step.rule == "new":  # unknown: the vector had already mixed every position
+    if step.rule is FieldRule.NEW:  # unknown: the vector had already mixed every position
         return Field((None,) * out_rank, (1,) * out_rank, (None,) * out_rank, True, field.approx)
-    if step.rule == "whole":
+    if step.rule is FieldRule.WHOLE:
         size = tuple(None if n is None else grow(r, n, j) for r, n, j in zip(field.size, in_axes, field.stride))
         stride = tuple(_tidy(j * (n or 1)) for j, n in zip(field.stride, in_axes))
         return Field(size, stride, field.padding, True, field.approx)
-    if step.rule == "upsample":
+    if step.rule is FieldRule.UPSAMPLE:
         factors = [max(1, round(1 / s)) for s in step.stride]
         size = tuple(upsample_grow(r, k, f, j) for r, k, f, j in zip(field.size, step.kernel, factors, field.stride))
         stride = tuple(_tidy(j / f) for j, f in zip(field.stride, factors))
@@ -212,7 +224,7 @@ def merge(fields: Sequence[Field], names: Sequence[str]) -> Field:
     >>> merge([a, b], ["a", "b"]).size, merge([a, b], ["a", "b"]).note
     ((7,), '')
     >>> merge([a, Field((3,), (1,), (1,))], ["a", "c"]).note
-    "misaligned paths: effective stride 2 ('a') vs 1 ('c') on axis 1"
+    "misaligned paths: effective stride 2 ('a') vs 1 ('c') along the length"
     """
     ranks = {f.rank for f in fields}
     if len(ranks) > 1:
@@ -233,14 +245,16 @@ def merge(fields: Sequence[Field], names: Sequence[str]) -> Field:
 
 
 def misalignment(fields: Sequence[Field], names: Sequence[str]) -> str:
-    """Why the inputs of a merge see the input on different lattices ('' if they do not)."""
+    """Why the inputs of a merge see the input on different lattices ('' if they do not); axes
+    are named as shapes are written (height, width), without the batch axis."""
     pairs = [(f, n) for f, n in zip(fields, names) if not f.whole]
     problems = []
-    for axis in range(fields[0].rank if fields else 0):
+    words = axis_words(fields[0].rank if fields else 0)
+    for axis in range(len(words)):
         strides = {f.stride[axis] for f, _ in pairs}
         if len(strides) > 1:
             shown = " vs ".join(f"{_num(f.stride[axis])} ('{n}')" for f, n in pairs)
-            problems.append(f"effective stride {shown} on axis {axis + 1}")
+            problems.append(f"effective stride {shown} along the {words[axis]}")
             continue
         if any(f.approx for f, _ in pairs):
             continue
@@ -248,7 +262,7 @@ def misalignment(fields: Sequence[Field], names: Sequence[str]) -> str:
         known = {c for c, _ in centres if c is not None}
         if len(known) > 1:
             shown = " vs ".join(f"{_num(c)} ('{n}')" for c, n in centres)
-            problems.append(f"field centres {shown} on axis {axis + 1}")
+            problems.append(f"field centres {shown} along the {words[axis]}")
     return "misaligned paths: " + "; ".join(problems) if problems else ""
 
 
@@ -264,9 +278,9 @@ def receptive_fields(analysis: Analysis) -> dict[str, Field]:
 def layer_field(info: LayerInfo, inputs: Sequence[Field]) -> Field:
     """The field of one layer's output, given its inputs' fields."""
     step = layer_step(info)
-    if step.rule == "merge":
+    if step.rule is FieldRule.MERGE:
         return merge(inputs, info.node.inputs)
-    if step.rule == "permute":
+    if step.rule is FieldRule.PERMUTE:
         return replace(permute(inputs[0], info.node.args["dims"]), note="")
     in_axes = info.in_shapes[0][:-1] if len(info.in_shapes[0]) > 1 else ()
     out_rank = max(len(info.out_shape) - 1, 0)
@@ -291,4 +305,4 @@ def short(values: Sequence[Optional[Num]]) -> str:
 
 
 __all__ = ["Field", "Step", "origin", "grow", "shift", "same_before", "centre", "layer_step", "apply", "merge",
-           "receptive_fields", "layer_field", "json_fields", "short", "dilated"]
+           "receptive_fields", "layer_field", "json_fields", "short", "reshaped"]

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 from archspec.errors import Location, SpecError, SpecErrors, did_you_mean
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
 from archspec.graph.order import topological_order
-from archspec.layers.registry import LayerKind, all_kinds
+from archspec.layers.catalog import LayerKind, all_kinds
 from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document, PathKey
 from archspec.spec.schema import ENTRY_KEY_SCHEMAS

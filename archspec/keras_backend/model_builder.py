@@ -6,7 +6,7 @@ from typing import Any
 from archspec.analysis.shape_pass import Analysis
 from archspec.errors import RunFailure
 from archspec.graph.ir import Graph
-from archspec.layers.registry import all_kinds
+from archspec.layers.catalog import all_kinds
 from archspec.layers.arithmetic import fmt_shape
 
 

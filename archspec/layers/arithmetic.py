@@ -29,22 +29,22 @@ def dilated(kernel: int, dilation: int = 1) -> int:
     return dilation * (kernel - 1) + 1
 
 
-def conv_length(size: Dim, kernel: int, stride: int = 1, padding: str = "valid",
-                dilation: int = 1, pad: tuple[int, int] = (0, 0)) -> Dim:
+def window_length(size: Dim, kernel: int, stride: int = 1, padding: str = "valid",
+                  dilation: int = 1, pad: tuple[int, int] = (0, 0)) -> Dim:
     """Output length of a convolution or pooling along one axis.
 
     ``valid``: floor((H + P_b + P_a - d(K-1) - 1) / S) + 1 with explicit pads;
     ``same`` and ``causal``: ceil(H / S).
 
-    >>> conv_length(32, 5)
+    >>> window_length(32, 5)
     28
-    >>> conv_length(224, 7, 2, "same")
+    >>> window_length(224, 7, 2, "same")
     112
-    >>> conv_length(227, 11, 4)
-    55
-    >>> conv_length(10, 3, 1, "valid", 2, (2, 2))
+    >>> window_length(227, 11, 4), window_length(7, 3, 2)
+    (55, 3)
+    >>> window_length(10, 3, 1, "valid", 2, (2, 2))
     10
-    >>> conv_length(None, 3) is None
+    >>> window_length(None, 3) is None
     True
     """
     if size is None:
@@ -64,7 +64,7 @@ def same_pads(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tup
     >>> same_pads(5, 3, 1)
     (1, 1)
     """
-    out = (size - 1) // stride + 1
+    out = window_length(size, kernel, stride, "same")
     total = max((out - 1) * stride + dilated(kernel, dilation) - size, 0)
     return total // 2, total - total // 2
 
@@ -91,16 +91,6 @@ def transpose_length(size: Dim, kernel: int, stride: int = 1, padding: str = "va
         return size * stride
     pad = k // 2 if padding == "same" else 0
     return (size - 1) * stride + k - 2 * pad + output_padding
-
-
-def pool_length(size: Dim, pool: int, stride: int, padding: str = "valid",
-                pad: tuple[int, int] = (0, 0)) -> Dim:
-    """Output length of pooling: valid floor((H + P - K)/S) + 1, same ceil(H/S).
-
-    >>> pool_length(28, 2, 2), pool_length(7, 2, 2, "same"), pool_length(7, 3, 2)
-    (14, 4, 3)
-    """
-    return conv_length(size, pool, stride, padding, 1, pad)
 
 
 def product(dims: Sequence[Dim]) -> Dim:
@@ -153,6 +143,16 @@ def canonicalize_axis(axis: int, rank: int) -> int:
     return index
 
 
+def mirror_pad_limit(size: int, mode: str) -> int:
+    """The widest pad one side of an axis of ``size`` takes when it mirrors the axis:
+    ``reflect`` leaves the edge out (pad < size), ``symmetric`` repeats it (pad <= size).
+
+    >>> mirror_pad_limit(4, "reflect"), mirror_pad_limit(4, "symmetric")
+    (3, 4)
+    """
+    return size - 1 if mode == "reflect" else size
+
+
 def fmt_shape(shape: Sequence[Dim]) -> str:
     """A shape as people write it: ``[28, 28, 6]``, unknown sizes as ``?``.
 
@@ -162,5 +162,5 @@ def fmt_shape(shape: Sequence[Dim]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-__all__ = ["as_tuple", "dilated", "conv_length", "same_pads", "transpose_length", "pool_length",
-           "product", "DTYPE_BYTES", "tensor_bytes", "canonicalize_axis", "fmt_shape"]
+__all__ = ["as_tuple", "dilated", "window_length", "same_pads", "transpose_length",
+           "product", "DTYPE_BYTES", "tensor_bytes", "canonicalize_axis", "mirror_pad_limit", "fmt_shape"]

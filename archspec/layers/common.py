@@ -1,24 +1,13 @@
-"""Rules shared by windowed layers (convolution, pooling): rank checks, padding, windows."""
+"""Rules shared by windowed layers (convolution, pooling): channels, padding, windows."""
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from archspec.layers.axes import SIDES, axis_symbols, axis_words
 from archspec.layers.registry import Args, LayerError, Shape, Window
-from archspec.layers.arithmetic import as_tuple, dilated, fmt_shape, same_pads
+from archspec.layers.arithmetic import as_tuple, dilated, fmt_shape, mirror_pad_limit, same_pads
 
-SPATIAL = {1: "[T, C] (a sequence)", 2: "[H, W, C] (an image)", 3: "[D, H, W, C] (a volume)"}
-AXIS_WORDS = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 Pads = Optional[list[tuple[int, int]]]
-
-
-def expect_rank(kind: str, shape: Shape, n: int) -> None:
-    """Raise unless the input has ``n`` spatial axes plus channels."""
-    if len(shape) != n + 1:
-        hint = ("a Flatten or Dense before it removed the spatial axes; move it after the "
-                "convolutional part, or use Reshape" if len(shape) < n + 1 else
-                f"use the {len(shape) - 1}-D variant of the layer, or Reshape first")
-        raise LayerError(f"{kind} expects a {n + 1}-D input {SPATIAL[n]} but receives "
-                         f"{len(shape)}-D {fmt_shape(shape)}", hint)
 
 
 def channels(kind: str, shape: Shape) -> int:
@@ -42,7 +31,39 @@ def explicit_pads(args: Args, spatial: Sequence[Optional[int]], kernels: Sequenc
     [(2, 3), (2, 3)]
     >>> explicit_pads({"padding": "same"}, (8,), (3,), (1,), (1,)) is None
     True
+    >>> explicit_pads({"padding": [[4, 0]], "padding_mode": "reflect"}, (4,), (3,), (1,), (1,))
+    Traceback (most recent call last):
+    archspec.layers.registry.LayerError: reflect padding of 4 at the start is too wide for a length of 4: \
+reflect needs each pad smaller than the size (at most 3 here)
     """
+    pads = _requested_pads(args, spatial, kernels, strides, dilations)
+    mode = args.get("padding_mode", "zeros")
+    if pads is not None and mode != "zeros":
+        check_mirror_fits(mode, spatial, pads, "padding_mode" if args.get("padding") == "same" else "padding")
+    return pads
+
+
+def check_mirror_fits(mode: str, spatial: Sequence[Optional[int]], pads: list[tuple[int, int]], arg: str) -> None:
+    """Mirroring copies the axis itself, so each pad is at most the axis (reflect: one less,
+    it leaves the edge out); Keras would only fail when building the model."""
+    for axis, (size, pair) in enumerate(zip(spatial, pads)):
+        if size is None:
+            continue  # checked when the model runs
+        limit = mirror_pad_limit(size, mode)
+        for side, pad in zip(SIDES.get(axis_symbols(len(pads))[axis], ("before", "after")), pair):
+            if pad > limit:
+                word = axis_words(len(pads))[axis]
+                rule = "smaller than" if mode == "reflect" else "at most"
+                fix = ("use padding_mode: zeros, a smaller kernel, or a larger input" if arg == "padding_mode" else
+                       f"pad at most {limit} there" + (", use padding_mode: symmetric (pads up to the size)"
+                                                       if mode == "reflect" else "") + ", or padding_mode: zeros")
+                needed = " ('same' needs that much)" if arg == "padding_mode" else ""
+                raise LayerError(f"{mode} padding of {pad} at the {side}{needed} is too wide for a {word} of {size}: "
+                                 f"{mode} needs each pad {rule} the size (at most {limit} here)", fix, arg)
+
+
+def _requested_pads(args: Args, spatial: Sequence[Optional[int]], kernels: Sequence[int],
+                    strides: Sequence[int], dilations: Sequence[int]) -> Pads:
     padding: Any = args.get("padding", "valid")
     n = len(kernels)
     if isinstance(padding, int):
@@ -87,7 +108,8 @@ def window(args: Args, spatial: Sequence[Optional[int]], kernels: Sequence[int],
             before.append(dilated(k, d) - 1)
         else:
             before.append(0)
-    return Window(tuple(dilated(k, d) for k, d in zip(kernels, dilations)), tuple(strides), tuple(before))
+    return Window(tuple(dilated(k, d) for k, d in zip(kernels, dilations)), tuple(strides), tuple(before),
+                  any(d != 1 for d in dilations))
 
 
 def check_positive_output(kind: str, out: Sequence[Optional[int]], spatial: Sequence[Optional[int]],
@@ -97,7 +119,7 @@ def check_positive_output(kind: str, out: Sequence[Optional[int]], spatial: Sequ
     n = len(out)
     for i, size in enumerate(out):
         if size is not None and size <= 0:
-            axis = AXIS_WORDS.get(n, tuple(f"axis {j}" for j in range(n)))[i]
+            axis = axis_words(n)[i]
             pad = pads[i] if pads else (0, 0)
             dil = f", dilation {dilations[i]}" if dilations and dilations[i] != 1 else ""
             raise LayerError(

@@ -1,39 +1,68 @@
 """Convolutions: Conv1D/2D/3D, their transposes, depthwise, separable, unshared and tiled."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from archspec.layers import args as A
 from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
-from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
-                                    padded, tuples, window)
-from archspec.layers.registry import Args, LayerError, LayerKind, Params, Shape, Window, register_kinds
-from archspec.layers.arithmetic import conv_length, product, transpose_length
+from archspec.layers.axes import EXAMPLE_SHAPES, axis_symbols
+from archspec.layers.common import channels, check_positive_output, explicit_pads, keras_padding, padded, tuples, window
+from archspec.layers.equations import Equation, Line, Product, factor, per_axis
+from archspec.layers.families import CONV
+from archspec.layers.registry import (Args, Caveat, FieldRule, LayerError, LayerKind, Params, Shape, Window,
+                                      register_kinds)
+from archspec.layers.window_equations import UNKNOWN_MACS, kernel_factors, macs_line, output_factors, window_lines
+from archspec.layers.arithmetic import dilated, product, transpose_length, window_length
 
 ROLE = {1: "sequences [T, C]", 2: "images [H, W, C]", 3: "volumes [D, H, W, C]"}
 
 
 # ---------------------------------------------------------------- shared rules
-def _spatial_out(kind: str, args: Args, shape: Shape, n: int, dilation: bool = True) -> tuple:
-    """Output spatial sizes of a convolution, with explicit/full/mode padding applied first."""
-    expect_rank(kind, shape, n)
+def _geometry(args: Args, n: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Kernel, strides and dilations per axis (no dilation for kinds without dilation_rate)."""
     kernels, strides = tuples(args, n, "kernel_size", "strides")
-    dilations = tuples(args, n, "dilation_rate")[0] if dilation else (1,) * n
+    return kernels, strides, tuples(args, n, "dilation_rate")[0] if "dilation_rate" in args else (1,) * n
+
+
+def _spatial_out(kind: str, args: Args, shape: Shape, n: int) -> tuple:
+    """Output spatial sizes of a convolution, with explicit/full/mode padding applied first."""
+    kernels, strides, dilations = _geometry(args, n)
     spatial = shape[:-1]
     pads = explicit_pads(args, spatial, kernels, strides, dilations)
     mode = keras_padding(args, pads)
-    out = tuple(conv_length(s, k, st, mode, d) for s, k, st, d in
+    out = tuple(window_length(s, k, st, mode, d) for s, k, st, d in
                 zip(padded(spatial, pads), kernels, strides, dilations))
     check_positive_output(kind, out, spatial, kernels, strides, pads, dilations)
     return out
 
 
-def _conv_window(n: int, dilation: bool = True):
+def _conv_window(n: int):
     def rule(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
-        kernels, strides = tuples(args, n, "kernel_size", "strides")
-        dilations = tuples(args, n, "dilation_rate")[0] if dilation else (1,) * n
-        return window(args, ins[0][:-1], kernels, strides, dilations)
+        return window(args, ins[0][:-1], *_geometry(args, n))
     return rule
+
+
+def _kernel(args: Args, n: int) -> tuple:
+    return kernel_factors(tuples(args, n, "kernel_size")[0])
+
+
+def _full_kernel(args: Args, ins: Sequence[Shape], n: int) -> Product:
+    """K*C_in*C_out: a kernel connecting every input channel to every output channel."""
+    return Product(_kernel(args, n) + (factor("C_in", ins[0][-1]), factor("C_out", args["filters"])))
+
+
+def _bias(args: Args, symbol: str, value: int, shown: str | None = None) -> tuple[int, str, str]:
+    """The bias's weights and how a params equation prints them: (32, ' + C_out', ' + 32'), or none."""
+    if not args.get("use_bias", True):
+        return 0, "", ""
+    return value, f" + {symbol}", f" + {shown or value}"
+
+
+def _explained(n: int, weight_lines: Callable[[Args, Sequence[Shape], Shape], list[Line]]):
+    """An explain rule: the output size per axis, then the kind's params and MACs equations."""
+    def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        return window_lines(args, ins[0], *_geometry(args, n)) + weight_lines(args, ins, out)
+    return explain
 
 
 def _check_strides_dilation(args: Args) -> list[LayerError]:
@@ -58,15 +87,36 @@ def _check_groups(args: Args) -> list[LayerError]:
     return errors
 
 
+# Keras builds the settings below, and oneDNN runs them, but TensorFlow's own kernels refuse them.
+_UNLESS_ONEDNN = ("so the first step fails unless oneDNN replaces that kernel (on by default in TensorFlow's "
+                  "Linux x86 builds, off with TF_ENABLE_ONEDNN_OPTS=0)")
+
+
+def _unequal_strides_caveat(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
+    """TensorFlow's depthwise kernel takes equal row and column strides only; Keras goes around it
+    (a stride-1 convolution, then subsampling) only when some dilation is > 1 as well."""
+    strides, dilations = tuples(args, 1, "strides", "dilation_rate")
+    if len(set(strides)) == 1 or max(dilations) > 1:
+        return []
+    return [Caveat(f"Keras builds it, but TensorFlow's own depthwise kernel runs only equal strides on rows and "
+                   f"columns (received strides={list(strides)}), {_UNLESS_ONEDNN}",
+                   f"use equal strides, or strides: 1 followed by a pooling with strides {list(strides)}", "strides")]
+
+
+def _dilated_transpose_caveat(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
+    if max(tuples(args, 1, "dilation_rate")[0]) == 1:
+        return []
+    return [Caveat(f"Keras builds it, but TensorFlow's own CPU kernels do not run transposed convolutions with "
+                   f"dilation_rate > 1 (received dilation_rate={args['dilation_rate']}), {_UNLESS_ONEDNN}",
+                   "use dilation_rate: 1 (the strides upsample), or UpSampling followed by a dilated convolution",
+                   "dilation_rate")]
+
+
 def _padded_build(class_name: str, n: int, own: bool = False):
     """Builder: our padding layer (if any), then the Keras (or archspec) convolution."""
     base = archspec_layer(class_name) if own else keras_layer(class_name)
 
-    def geometry(args: Args) -> tuple:
-        kernels, strides = tuples(args, n, "kernel_size", "strides")
-        return kernels, strides, tuples(args, n, "dilation_rate")[0] if "dilation_rate" in args else (1,) * n
-
-    return with_padding(base, geometry)
+    return with_padding(base, lambda args: _geometry(args, n))
 
 
 def _common(n: int, padding_modes: list[str]) -> tuple[A.Arg, ...]:
@@ -86,22 +136,31 @@ def _conv(n: int) -> LayerKind:
                              "change groups or the previous layer's channels", "groups")
         return _spatial_out(name, args, ins[0], n) + (args["filters"],)
 
+    def weights(args: Args, ins: Sequence[Shape]) -> Product:
+        c_in, groups = ins[0][-1], args["groups"]
+        per_group = factor("C_in", c_in) if groups == 1 else factor("(C_in/g)", c_in // groups, f"({c_in}/{groups})")
+        return Product(_kernel(args, n) + (per_group, factor("C_out", args["filters"])))
+
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, n, "kernel_size")[0])
-        return Params(k * ins[0][-1] // args["groups"] * args["filters"] + (args["filters"] if args["use_bias"] else 0))
+        return Params(weights(args, ins).value + _bias(args, "C_out", args["filters"])[0])
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        k = product(tuples(args, n, "kernel_size")[0])
-        return k * ins[0][-1] // args["groups"] * args["filters"] * (product(out[:-1]) or 0)
+        return weights(args, ins).value * (product(out[:-1]) or 0)
+
+    def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        w, (_, b_sym, b_val) = weights(args, ins), _bias(args, "C_out", args["filters"])
+        return [Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",)), macs_line(w, out)]
 
     modes = ["valid", "same", "causal"] if n == 1 else ["valid", "same"]
     return LayerKind(
-        name, "conv", f"{n}-D convolution over {ROLE[n]} (keras.layers.{name}).",
+        name, CONV, f"{n}-D convolution over {ROLE[n]} (keras.layers.{name}).",
         (A.integer("filters", "Number of output channels.", required=True),) + _common(n, modes) + (
             A.ints("dilation_rate", n, "Spacing between kernel taps (atrous convolution).", 1),
             A.integer("groups", "Split input channels into this many groups (grouped convolution).", 1),
             A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_groups, rank=n + 1)
+        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_groups, rank=n + 1,
+        explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW,
+        example=((EXAMPLE_SHAPES[n],), {"filters": 32, "kernel_size": 3}))
 
 
 # ---------------------------------------------------------------- transposed
@@ -109,11 +168,9 @@ def _transpose(n: int) -> LayerKind:
     name = f"Conv{n}DTranspose"
 
     def shape(args: Args, ins: Sequence[Shape]) -> Shape:
-        expect_rank(name, ins[0], n)
         channels(name, ins[0])
-        kernels, strides, dilations = tuples(args, n, "kernel_size", "strides", "dilation_rate")
-        op = args.get("output_padding")
-        ops = (None,) * n if op is None else tuples(args, n, "output_padding")[0]
+        kernels, strides, dilations = _geometry(args, n)
+        ops = _output_paddings(args, n)
         for o, s, d in zip(ops, strides, dilations):
             if o is not None and o >= max(s, d):
                 raise LayerError(f"output_padding ({o}) must be smaller than the stride ({s}) or dilation ({d})",
@@ -124,20 +181,28 @@ def _transpose(n: int) -> LayerKind:
         return out + (args["filters"],)
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, n, "kernel_size")[0])
-        return Params(k * ins[0][-1] * args["filters"] + (args["filters"] if args["use_bias"] else 0))
+        return Params(_full_kernel(args, ins, n).value + _bias(args, "C_out", args["filters"])[0])
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
         # Counted on the input grid: every input position scatters a K^n x C_out patch.
-        k = product(tuples(args, n, "kernel_size")[0])
-        return k * ins[0][-1] * args["filters"] * (product(ins[0][:-1]) or 0)
+        return _full_kernel(args, ins, n).value * (product(ins[0][:-1]) or 0)
+
+    def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        w, (_, b_sym, b_val) = _full_kernel(args, ins, n), _bias(args, "C_out", args["filters"])
+        lines = _transpose_size_lines(args, ins[0], n)
+        lines.append(Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",)))
+        if None in ins[0]:
+            return lines + ["MACs: unknown input size, not counted (summary shows ?)"]
+        total = w.times(*(factor(a, size) for a, size in zip(axis_symbols(n), ins[0][:-1])))
+        return lines + [Equation("MACs", total.symbols, total.numbers, ("macs",),
+                                 "counted on the input grid: each input position scatters a kernel")]
 
     def win(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
         kernels, strides = tuples(args, n, "kernel_size", "strides")
         return Window(kernels, tuple(1 / s for s in strides), (0.0,) * n)
 
     return LayerKind(
-        name, "conv", f"{n}-D transposed convolution (learned upsampling, keras.layers.{name}).",
+        name, CONV, f"{n}-D transposed convolution (learned upsampling, keras.layers.{name}).",
         (A.integer("filters", "Number of output channels.", required=True),
          A.ints("kernel_size", n, "Size of the convolution window.", required=True),
          A.ints("strides", n, "Upsampling factor.", 1),
@@ -148,7 +213,45 @@ def _transpose(n: int) -> LayerKind:
                 None, minimum=0, nullable=True),
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias()) + A.weight_args(),
-        shape, keras_layer(name), params, macs, win, _check_strides_dilation, rank=n + 1)
+        shape, keras_layer(name), params, macs, win, _check_strides_dilation, rank=n + 1, explain=explain,
+        field_rule=FieldRule.UPSAMPLE, caveats=_dilated_transpose_caveat,
+        example=((EXAMPLE_SHAPES[n],), {"filters": 8, "kernel_size": 3, "strides": 2, "padding": "same"}))
+
+
+def _output_paddings(args: Args, n: int) -> tuple:
+    op = args.get("output_padding")
+    return (None,) * n if op is None else tuples(args, n, "output_padding")[0]
+
+
+def _transpose_size_lines(args: Args, in_shape: Shape, n: int) -> list[Line]:
+    """A transposed convolution's output size per axis (Keras's rule, see ``transpose_length``)."""
+    names, sizes = axis_symbols(n), in_shape[:-1]
+    kernels, strides, dilations = _geometry(args, n)
+    ops = _output_paddings(args, n)
+    known = [i for i, size in enumerate(sizes) if size is not None]
+    lines: list[Line] = [f"{names[i]}' unknown: the input's {names[i]} is unknown" for i in range(n) if i not in known]
+    rules = [_transpose_rule(names[i], sizes[i], dilated(kernels[i], dilations[i]), strides[i], ops[i],
+                             args["padding"]) for i in known]
+    notes = {note for _, _, note in rules}
+    if len(notes) == 1:
+        return lines + per_axis([f"{names[i]}'" for i in known], [g for g, _, _ in rules], [t for _, t, _ in rules],
+                                "shape", notes.pop(), axes=known)
+    return lines + [Equation(f"{names[i]}'", g, t, ("shape", (i,)), note) for i, (g, t, note) in zip(known, rules)]
+
+
+def _transpose_rule(axis: str, size: int, k: int, s: int, op: int | None, padding: str) -> tuple[str, str, str]:
+    """(general form, numbers, note) of a transposed convolution's output size on one axis.
+
+    >>> _transpose_rule("H", 7, 3, 2, None, "valid")
+    ('H*S + max(K - S, 0)', '7*2 + max(3 - 2, 0)', '')
+    """
+    if op is None and padding == "valid":
+        return f"{axis}*S + max(K - S, 0)", f"{size}*{s} + max({k} - {s}, 0)", ""
+    if op is None:
+        return f"{axis}*S", f"{size}*{s}", "'same'"
+    pad = k // 2 if padding == "same" else 0
+    return (f"({axis} - 1)*S + K - 2P + output_padding", f"({size} - 1)*{s} + {k} - 2*{pad} + {op}",
+            "P = floor(K/2) for 'same', 0 for 'valid'")
 
 
 # ---------------------------------------------------------------- depthwise / separable
@@ -159,23 +262,39 @@ def _depthwise(n: int) -> LayerKind:
         c = channels(name, ins[0])
         return _spatial_out(name, args, ins[0], n) + (c * args["depth_multiplier"],)
 
+    def weights(args: Args, ins: Sequence[Shape]) -> Product:
+        return Product(_kernel(args, n) + (factor("C_in", ins[0][-1]), factor("M", args["depth_multiplier"])))
+
+    def bias(args: Args, ins: Sequence[Shape]) -> tuple[int, str, str]:
+        c_in, m = ins[0][-1], args["depth_multiplier"]
+        return _bias(args, "C_in*M", c_in * m, f"{c_in}*{m}")
+
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, n, "kernel_size")[0])
-        c = ins[0][-1] * args["depth_multiplier"]
-        return Params(k * c + (c if args["use_bias"] else 0))
+        return Params(weights(args, ins).value + bias(args, ins)[0])
+
+    def taps(args: Args, out: Shape) -> Product:  # per output position: one tap of each output channel
+        return Product(_kernel(args, n) + (factor("C_out", out[-1]),))
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        return product(tuples(args, n, "kernel_size")[0]) * out[-1] * (product(out[:-1]) or 0)
+        return taps(args, out).value * (product(out[:-1]) or 0)
+
+    def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        w, (_, b_sym, b_val) = weights(args, ins), bias(args, ins)
+        return [Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",),
+                         "one filter per input channel, M = depth_multiplier"),
+                macs_line(taps(args, out), out)]
 
     return LayerKind(
-        name, "conv", f"{n}-D depthwise convolution: one filter per input channel (keras.layers.{name}).",
+        name, CONV, f"{n}-D depthwise convolution: one filter per input channel (keras.layers.{name}).",
         (A.ints("kernel_size", n, "Size of the convolution window.", required=True),
          A.ints("strides", n, "Step of the window.", 1), A.padding_arg(n, ["valid", "same"]),
          A.with_keras(A.padding_mode(), False),
          A.integer("depth_multiplier", "Output channels per input channel.", 1),
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias()) + A.weight_args("depthwise"),
-        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1)
+        shape, _padded_build(name, n), params, macs, _conv_window(n), rank=n + 1,  # Keras takes strides and dilation
+        explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW, caveats=_unequal_strides_caveat,
+        example=((EXAMPLE_SHAPES[n],), {"kernel_size": 3}))
 
 
 def _separable(n: int) -> LayerKind:
@@ -185,18 +304,32 @@ def _separable(n: int) -> LayerKind:
         channels(name, ins[0])
         return _spatial_out(name, args, ins[0], n) + (args["filters"],)
 
+    def stages(args: Args, ins: Sequence[Shape]) -> tuple[Product, Product]:
+        """The depthwise weights, then the 1x1 (pointwise) ones."""
+        mid = (factor("C_in", ins[0][-1]), factor("M", args["depth_multiplier"]))
+        return Product(_kernel(args, n) + mid), Product(mid + (factor("C_out", args["filters"]),))
+
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, n, "kernel_size")[0])
-        mid = ins[0][-1] * args["depth_multiplier"]
-        return Params(k * mid + mid * args["filters"] + (args["filters"] if args["use_bias"] else 0))
+        depthwise, pointwise = stages(args, ins)
+        return Params(depthwise.value + pointwise.value + _bias(args, "C_out", args["filters"])[0])
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        k = product(tuples(args, n, "kernel_size")[0])
-        mid = ins[0][-1] * args["depth_multiplier"]
-        return (k * mid + mid * args["filters"]) * (product(out[:-1]) or 0)
+        depthwise, pointwise = stages(args, ins)
+        return (depthwise.value + pointwise.value) * (product(out[:-1]) or 0)
+
+    def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        (dw, pw), (_, b_sym, b_val) = stages(args, ins), _bias(args, "C_out", args["filters"])
+        lines: list[Line] = [Equation("params", f"{dw.symbols} + {pw.symbols}{b_sym}",
+                                      f"{dw.numbers} + {pw.numbers}{b_val}", ("params",),
+                                      "depthwise, then a 1x1 convolution")]
+        if None in out:
+            return lines + [UNKNOWN_MACS]
+        positions = Product(output_factors(out))
+        return lines + [Equation("MACs", f"({dw.symbols} + {pw.symbols})*{positions.symbols}",
+                                 f"({dw.numbers} + {pw.numbers})*{positions.numbers}", ("macs",))]
 
     return LayerKind(
-        name, "conv", f"{n}-D depthwise-separable convolution: depthwise then 1x1 (keras.layers.{name}).",
+        name, CONV, f"{n}-D depthwise-separable convolution: depthwise then 1x1 (keras.layers.{name}).",
         (A.integer("filters", "Number of output channels.", required=True),
          A.ints("kernel_size", n, "Size of the depthwise window.", required=True),
          A.ints("strides", n, "Step of the window.", 1), A.padding_arg(n, ["valid", "same"]),
@@ -205,7 +338,9 @@ def _separable(n: int) -> LayerKind:
          A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
          A.activation(), A.use_bias(), A.initializer("depthwise_initializer", "glorot_uniform"),
          A.initializer("pointwise_initializer", "glorot_uniform"), A.initializer("bias_initializer", "zeros")),
-        shape, _padded_build(name, n), params, macs, _conv_window(n), _check_strides_dilation, rank=n + 1)
+        shape, _padded_build(name, n), params, macs, _conv_window(n), rank=n + 1,  # Keras takes strides and dilation
+        explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW, caveats=_unequal_strides_caveat,
+        example=((EXAMPLE_SHAPES[n],), {"filters": 32, "kernel_size": 3}))
 
 
 # ---------------------------------------------------------------- unshared and tiled (archspec layers)
@@ -214,27 +349,34 @@ def _locally_connected(n: int) -> LayerKind:
 
     def shape(args: Args, ins: Sequence[Shape]) -> Shape:
         channels(name, ins[0])
-        out = _spatial_out(name, args, ins[0], n, dilation=False)
+        out = _spatial_out(name, args, ins[0], n)
         if None in out:
             raise LayerError(f"{name} needs known spatial sizes (one kernel per output position)",
                              "give the input a fixed size")
         return out + (args["filters"],)
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, n, "kernel_size")[0])
-        positions = product(out[:-1])
-        return Params(positions * (k * ins[0][-1] * args["filters"] + (args["filters"] if args["use_bias"] else 0)))
+        kernel = _full_kernel(args, ins, n).value + _bias(args, "C_out", args["filters"])[0]
+        return Params(product(out[:-1]) * kernel)
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        return product(tuples(args, n, "kernel_size")[0]) * ins[0][-1] * args["filters"] * product(out[:-1])
+        return _full_kernel(args, ins, n).value * product(out[:-1])
+
+    def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        w, (_, b_sym, b_val), positions = _full_kernel(args, ins, n), _bias(args, "C_out", args["filters"]), \
+            Product(output_factors(out))
+        return [Equation("params", f"{positions.symbols}*({w.symbols}{b_sym})", f"{positions.numbers}*({w.numbers}"
+                         f"{b_val})", ("params",), "a separate kernel and bias at every output position"),
+                macs_line(w, out)]
 
     return LayerKind(
-        name, "conv", f"{n}-D unshared convolution: a separate kernel and bias at every output position "
+        name, CONV, f"{n}-D unshared convolution: a separate kernel and bias at every output position "
         "(Keras 2's layer; an archspec layer in Keras 3).",
         (A.integer("filters", "Number of output channels.", required=True),) + _common(n, ["valid"]) + (
             A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, n, own=True), params, macs, _conv_window(n, dilation=False),
-        _check_strides_dilation, rank=n + 1)
+        shape, _padded_build(name, n, own=True), params, macs, _conv_window(n), _check_strides_dilation,
+        rank=n + 1, explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW,
+        example=((EXAMPLE_SHAPES[n],), {"filters": 8, "kernel_size": 3}))
 
 
 def _tiled() -> LayerKind:
@@ -242,26 +384,34 @@ def _tiled() -> LayerKind:
 
     def shape(args: Args, ins: Sequence[Shape]) -> Shape:
         channels(name, ins[0])
-        return _spatial_out(name, args, ins[0], 2, dilation=False) + (args["filters"],)
+        return _spatial_out(name, args, ins[0], 2) + (args["filters"],)
+
+    def tiles(args: Args) -> Product:
+        return Product(tuple(factor(f"t_{a}", t) for a, t in zip("hw", tuples(args, 2, "tiles")[0])))
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        k = product(tuples(args, 2, "kernel_size")[0])
-        t = product(tuples(args, 2, "tiles")[0])
-        return Params(t * (k * ins[0][-1] * args["filters"] + (args["filters"] if args["use_bias"] else 0)))
+        kernel = _full_kernel(args, ins, 2).value + _bias(args, "C_out", args["filters"])[0]
+        return Params(tiles(args).value * kernel)
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        return product(tuples(args, 2, "kernel_size")[0]) * ins[0][-1] * args["filters"] * (product(out[:-1]) or 0)
+        return _full_kernel(args, ins, 2).value * (product(out[:-1]) or 0)
+
+    def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+        w, (_, b_sym, b_val), t = _full_kernel(args, ins, 2), _bias(args, "C_out", args["filters"]), tiles(args)
+        return [Equation("params", f"{t.symbols}*({w.symbols}{b_sym})", f"{t.numbers}*({w.numbers}{b_val})",
+                         ("params",), "t_h x t_w kernels cycled over the output positions"), macs_line(w, out)]
 
     return LayerKind(
-        name, "conv", "Tiled convolution: tiles x tiles kernels (and biases) cycled over output positions "
+        name, CONV, "Tiled convolution: tiles x tiles kernels (and biases) cycled over output positions "
         "(Goodfellow et al., Deep Learning, 9.5); an archspec layer.",
         (A.integer("filters", "Number of output channels.", required=True),
          A.ints("kernel_size", 2, "Size of the convolution window.", required=True),
          A.ints("tiles", 2, "How many kernels cycle along each axis (1 = ordinary convolution).", 2),
          A.ints("strides", 2, "Step of the window.", 1), A.padding_arg(2, ["valid", "same"]),
          A.with_keras(A.padding_mode(), False), A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, 2, own=True), params, macs, _conv_window(2, dilation=False),
-        _check_strides_dilation, rank=3)
+        shape, _padded_build(name, 2, own=True), params, macs, _conv_window(2), _check_strides_dilation, rank=3,
+        explain=_explained(2, weight_lines), field_rule=FieldRule.WINDOW,
+        example=((EXAMPLE_SHAPES[2],), {"filters": 8, "kernel_size": 3}))
 
 
 register_kinds(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],

@@ -1,2 +1,22 @@
-"""Importing this module registers every layer family (one module per family)."""
-from archspec.layers import conv, core, fixed, merge, norm, pooling, resize  # noqa: F401
+"""The layer families: title (``archspec layers``), graph colour, and the noun sentences use.
+
+The order here is the order ``archspec layers`` and docs/layers.md list them in.
+"""
+from __future__ import annotations
+
+from archspec.layers.registry import Family, register_families
+
+CONV = Family("conv", "Convolution", "#dbe9f6", "convolutions")
+FIXED = Family("fixed", "Fixed kernels", "#f6dde4", "fixed-kernel convolutions")
+POOLING = Family("pooling", "Pooling", "#dcefd9", "pooling")
+NORM = Family("norm", "Normalization", "#fbf1c7", "normalisation")
+CORE = Family("core", "Core", "#e8dcf3", "dense layers")
+ACTIVATION = Family("activation", "Activations", "#f2f2f2", "activations")
+REGULARIZATION = Family("regularization", "Regularization", "#f2f2f2", "dropout")
+PREPROCESSING = Family("preprocessing", "Preprocessing", "#f2f2f2", "preprocessing")
+RESHAPE = Family("reshape", "Reshaping", "#eeeeee", "reshapes")
+RESIZE = Family("resize", "Padding, cropping, upsampling", "#d9f0ee", "resizing")
+MERGE = Family("merge", "Merging", "#fde0c5", "merges")
+
+register_families(CONV, FIXED, POOLING, NORM, CORE, ACTIVATION, REGULARIZATION, PREPROCESSING, RESHAPE, RESIZE,
+                  MERGE)

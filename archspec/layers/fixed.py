@@ -5,10 +5,13 @@ from typing import Any, Sequence
 
 from archspec.layers import args as A
 from archspec.layers.keras_builders import padding_layers
-from archspec.layers.common import (channels, check_positive_output, expect_rank, explicit_pads, keras_padding,
-                                    padded, window)
-from archspec.layers.registry import Arg, Args, LayerError, LayerKind, Params, Shape, Window, register_kinds
-from archspec.layers.arithmetic import as_tuple, conv_length
+from archspec.layers.axes import EXAMPLE_SHAPES
+from archspec.layers.common import channels, check_positive_output, explicit_pads, keras_padding, padded, window
+from archspec.layers.equations import Equation, Line, Product, factor
+from archspec.layers.families import FIXED
+from archspec.layers.registry import Arg, Args, FieldRule, LayerError, LayerKind, Params, Shape, Window, register_kinds
+from archspec.layers.window_equations import kernel_factors, macs_line, window_lines
+from archspec.layers.arithmetic import as_tuple, product, window_length
 
 Matrix = list[list[float]]
 NAMED_KERNELS: dict[str, Matrix] = {
@@ -64,25 +67,44 @@ def _geometry(args: Args, shape: Shape) -> tuple:
 
 
 def _shape(args: Args, ins: Sequence[Shape]) -> Shape:
-    expect_rank("FixedConv2D", ins[0], 2)
     c = channels("FixedConv2D", ins[0])
     kernels, strides, pads = _geometry(args, ins[0])
     mode = keras_padding(args, pads)
-    out = tuple(conv_length(s, k, st, mode) for s, k, st in zip(padded(ins[0][:-1], pads), kernels, strides))
+    out = tuple(window_length(s, k, st, mode) for s, k, st in zip(padded(ins[0][:-1], pads), kernels, strides))
     check_positive_output("FixedConv2D", out, ins[0][:-1], kernels, strides, pads)
     count = len(kernels_of(args))
     return out + ((c * count) if args["combine"] == "depthwise" else count,)
 
 
+def _weights(args: Args, ins: Sequence[Shape]) -> Product:
+    """Every kernel repeated for every input channel (frozen)."""
+    return Product(kernel_factors(_geometry(args, ins[0])[0]) + (factor("C_in", ins[0][-1]),
+                                                                  factor("k", len(kernels_of(args)))))
+
+
+def _taps(args: Args, ins: Sequence[Shape], out: Shape) -> Product:
+    """Multiply-accumulates per output position: each output map sums one input channel
+    (depthwise) or all of them (sum)."""
+    taps = kernel_factors(_geometry(args, ins[0])[0])
+    if args["combine"] == "depthwise":
+        return Product(taps + (factor("C_out", out[-1]),))
+    return Product(taps + (factor("C_in", ins[0][-1]), factor("k", len(kernels_of(args)))))
+
+
 def _params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-    kernels, _, _ = _geometry(args, ins[0])
-    return Params(0, kernels[0] * kernels[1] * ins[0][-1] * len(kernels_of(args)))
+    return Params(0, _weights(args, ins).value)
 
 
 def _macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-    kernels, _, _ = _geometry(args, ins[0])
-    per_output = kernels[0] * kernels[1] * (1 if args["combine"] == "depthwise" else ins[0][-1])
-    return per_output * out[0] * out[1] * out[2] if None not in out else 0
+    return _taps(args, ins, out).value * (product(out[:-1]) or 0)
+
+
+def _explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
+    kernels, strides, _ = _geometry(args, ins[0])
+    w = _weights(args, ins)
+    return window_lines(args, ins[0], kernels, strides, (1, 1)) + [
+        Equation("params", w.symbols, w.numbers, ("params",), "frozen: non-trainable; k = number of kernels"),
+        macs_line(_taps(args, ins, out), out)]
 
 
 def _window(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
@@ -117,7 +139,7 @@ def _build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list
 
 
 register_kinds(LayerKind(
-    "FixedConv2D", "fixed", "A frozen, hand-made kernel such as Sobel or a Laplacian, applied as a convolution "
+    "FixedConv2D", FIXED, "A frozen, hand-made kernel such as Sobel or a Laplacian, applied as a convolution "
     "(archspec extension; compiled to DepthwiseConv2D or Conv2D with non-trainable weights).",
     (Arg("kernel", {"oneOf": [_ONE, {"type": "array", "minItems": 1, "items": _ONE}]},
          f"one of {', '.join(sorted(NAMED_KERNELS))}, a matrix of numbers, or a list of those",
@@ -127,4 +149,5 @@ register_kinds(LayerKind(
      A.choice("combine", ["depthwise", "sum"], "depthwise: each input channel filtered on its own (C x k "
               "outputs); sum: filtered channels added up (k outputs), like Conv2D.", "depthwise"),
      A.ints("strides", 2, "Step of the window.", 1), A.padding_arg(2, ["valid", "same"]), A.padding_mode()),
-    _shape, _build, _params, _macs, _window, _check, rank=3))
+    _shape, _build, _params, _macs, _window, _check, rank=3, explain=_explain, field_rule=FieldRule.WINDOW,
+    example=((EXAMPLE_SHAPES[2],), {"kernel": "sobel_x"})))

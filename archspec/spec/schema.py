@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from archspec.layers.registry import LayerKind, all_kinds
+from archspec.layers.catalog import LayerKind, all_kinds
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archspec/archspec/main/schemas/archspec.schema.json"
 EXPR = {"type": "string", "pattern": r"\$", "description": "A $reference or ${expression}."}

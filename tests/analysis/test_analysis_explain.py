@@ -1,5 +1,6 @@
 """`archspec explain`: every number at the end of a formula equals the analysis (summary),
-over every layer of our test specs, the zoo, and random convolutions; golden text for two specs."""
+over every sample of every registered kind, every kind's own example, every layer of our
+test specs and the zoo, and random convolutions; golden text for two specs."""
 from __future__ import annotations
 
 import pytest
@@ -8,41 +9,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archspec.analysis.explain import Equation, evaluate, explain, render
-from archspec.analysis.receptive import receptive_fields
-from archspec.api import compile_spec
+from explain_agreement import check_agreement
+from layer_samples import SAMPLES, spec_for
+
+from archspec.analysis.explain import explain, render
+from archspec.api import compile_spec, compile_text
 from archspec.cli import main
 from archspec.errors import SpecErrors
-from archspec.layers.arithmetic import product, same_pads
-
-
-def expected(info, field, key: tuple) -> list:
-    """The analysis's numbers that an equation with ``key`` must produce."""
-    what, axes = key[0], key[1] if len(key) > 1 else ()
-    scalar = {"params": info.params.total, "trainable": info.params.trainable,
-              "non_trainable": info.params.non_trainable, "macs": info.macs, "values": product(info.out_shape)}
-    if what in scalar:
-        return [scalar[what]]
-    per_axis = {"shape": lambda a: info.out_shape[a], "rf": lambda a: field.size[a],
-                "jump": lambda a: field.stride[a], "eff_pad": lambda a: field.padding[a],
-                "keff": lambda a: info.window.kernel[a],
-                "same_pad": lambda a: sum(same_pads(info.in_shapes[0][a], info.window.kernel[a],
-                                                    int(info.window.stride[a])))}
-    return [per_axis[what](a) for a in axes]
-
-
-def check_agreement(analysis) -> int:
-    """Assert every keyed equation agrees with the analysis; return how many were checked."""
-    fields = receptive_fields(analysis)
-    count = 0
-    for info, lines in explain(analysis):
-        for line in lines:
-            if isinstance(line, Equation) and line.key:
-                want = expected(info, fields[info.node.name], line.key)
-                assert all(w is not None and abs(float(line.value) - w) < 1e-9 for w in want), \
-                    f"{info.node.name}: {line.render()} but analysis {want}"
-                count += 1
-    return count
+from archspec.layers.catalog import all_kinds
+from archspec.layers.equations import Equation, evaluate_exact
 
 
 @pytest.mark.parametrize("name", ["kinds", "vgg16", "resnet50"])
@@ -56,6 +31,23 @@ ZOO_SPECS = sorted(p.stem for p in ZOO.glob("*.yaml"))
 @pytest.mark.parametrize("name", ZOO_SPECS)
 def test_explain_agrees_with_summary_on_the_zoo(name):
     assert check_agreement(compile_spec(ZOO / f"{name}.yaml").analysis) > 10
+
+
+SAMPLE_CASES = [pytest.param(kind, ins, args, id=f"{kind}-{i}") for kind, cases in sorted(SAMPLES.items())
+                for i, (ins, args) in enumerate(cases)]
+
+
+@pytest.mark.parametrize("kind, ins, args", SAMPLE_CASES)
+def test_explain_agrees_with_summary_on_every_sample(kind, ins, args):
+    """tests/layer_samples.py covers every registered kind (tests/test_layers_keras.py forces it)."""
+    check_agreement(compile_text(spec_for(kind, ins, args)).analysis)
+
+
+@pytest.mark.parametrize("kind", sorted(all_kinds()))
+def test_explain_agrees_with_summary_on_every_kinds_example(kind):
+    """The example `archspec layers` and docs/layers.md explain is itself explained correctly."""
+    ins, args = all_kinds()[kind].example
+    check_agreement(compile_text(spec_for(kind, [list(s) for s in ins], dict(args))).analysis)
 
 
 def test_every_layer_of_kinds_gets_its_own_rule():
@@ -99,9 +91,9 @@ def test_random_windows_agree(h, w, k, s, d, padding, kind):
 
 
 def test_evaluator_is_exact_and_refuses_code():
-    assert evaluate("floor((32 - 5 + 2*0) / 1) + 1") == 28
+    assert evaluate_exact("floor((32 - 5 + 2*0) / 1) + 1") == 28
     with pytest.raises(ValueError):
-        evaluate("__import__('os')")
+        evaluate_exact("__import__('os')")
 
 
 def _portable(text: str) -> str:
@@ -144,7 +136,7 @@ def test_unknown_sizes_are_said_not_computed():
     text = render(explain(analysis))
     assert "H unknown: that output size is unknown too (None), as in Keras" in text
     assert "W' = ceil(W / S) = ceil(20 / 2) = 10" in text
-    assert "MACs: unknown output size, counted as 0 (as summary does)" in text
+    assert "MACs: unknown output size, not counted (summary shows ?)" in text
     assert "'same' padding on H depends on the unknown input size" in text
     assert check_agreement(analysis) >= 3
 

@@ -1,4 +1,13 @@
-"""Exact arithmetic for explanations: evaluate the printed text itself, with fractions."""
+"""The equations a kind's ``explain`` rule writes, and their exact evaluation.
+
+An equation is written the way lecture notes work their examples,
+``H' = floor((H - K + 2P) / S) + 1 = floor((32 - 5 + 2*0) / 1) + 1 = 28``; its value is the
+evaluation of the substituted text itself (exactly, with fractions), so the printed
+arithmetic is the arithmetic that gives the number. ``Product`` is a list of named factors
+that a rule multiplies and its explanation prints, from the same list.
+
+Pure Python and free of the rest of the layers package, so every family module can use it.
+"""
 from __future__ import annotations
 
 import ast
@@ -10,20 +19,17 @@ from typing import Optional, Sequence, Union
 Value = Union[int, Fraction]
 Line = Union["Equation", str]
 _FUNCS = {"floor": math.floor, "ceil": math.ceil, "max": max, "min": min}
-AXES = {1: ("T",), 2: ("H", "W"), 3: ("D", "H", "W")}
-SIDES = {"T": ("start", "end"), "D": ("front", "back"), "H": ("top", "bottom"), "W": ("left", "right")}
-
 
 
 # ---------------------------------------------------------------- exact arithmetic
-def evaluate(text: str) -> Value:
+def evaluate_exact(text: str) -> Value:
     """Evaluate integer arithmetic with ``+ - * / //``, floor, ceil, max, min; exact.
 
-    >>> evaluate("floor((32 - 5 + 2*0) / 1) + 1")
+    >>> evaluate_exact("floor((32 - 5 + 2*0) / 1) + 1")
     28
-    >>> evaluate("ceil(7 / 2)"), evaluate("3*3*(64/2)*128 + 128"), evaluate("max((16 - 1)*2 + 5 - 32, 0)")
-    (4, 36992, 3)
-    >>> evaluate("1 / 2")
+    >>> evaluate_exact("ceil(7 / 2)"), evaluate_exact("3*3*(64/2)*128 + 128"), evaluate_exact("max(3 - 32, 0)")
+    (4, 36992, 0)
+    >>> evaluate_exact("1 / 2")
     Fraction(1, 2)
     """
     return _eval(ast.parse(text, mode="eval").body)
@@ -48,6 +54,7 @@ def _whole(value: Value) -> Value:
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
+# ---------------------------------------------------------------- writing numbers
 def show(value: Value) -> str:
     """A value as the notes print it: thousands separators, decimals for fractions.
 
@@ -82,9 +89,13 @@ def mul(*values: object) -> str:
     return "*".join(v if isinstance(v, str) else num(v) for v in values)
 
 
+# ---------------------------------------------------------------- equations
 @dataclass(frozen=True)
 class Equation:
-    """``lhs = general = substituted = value``; ``key`` names the analysis number it gives."""
+    """``lhs = general = substituted = value``; ``key`` names the analysis number it gives:
+    ``("params",)``, ``("trainable",)``, ``("non_trainable",)``, ``("macs",)``, ``("values",)``
+    or a per-axis ``("shape", axes)``, ``("keff", axes)``, ``("same_pad", axes)``,
+    ``("rf", axes)``, ``("jump", axes)``, ``("eff_pad", axes)``."""
 
     lhs: str
     general: str
@@ -94,7 +105,7 @@ class Equation:
 
     @property
     def value(self) -> Value:
-        return evaluate(self.substituted)
+        return evaluate_exact(self.substituted)
 
     def render(self) -> str:
         """
@@ -110,11 +121,19 @@ class Equation:
         return " = ".join(parts) + (f"   ({self.note})" if self.note else "")
 
 
+def render_line(line: Line) -> str:
+    """An equation rendered, or a note as it is."""
+    return line.render() if isinstance(line, Equation) else line
+
+
 def per_axis(lhs: Sequence[str], general: Union[str, Sequence[str]], substituted: Sequence[str], key: str,
              note: str = "", axes: Optional[Sequence[int]] = None) -> list[Line]:
     """One equation per axis, or one for all axes when they read the same (``H' = W' = ...``).
 
     ``general`` is one text or one per axis; ``axes`` are the layer axes the items stand for.
+
+    >>> [e.render() for e in per_axis(["H'", "W'"], "H*f", ["4*2", "4*2"], "shape")]
+    ["H' = W' = H*f = 4*2 = 8"]
     """
     axes = list(range(len(lhs))) if axes is None else list(axes)
     generals = [general] * len(lhs) if isinstance(general, str) else list(general)
@@ -124,3 +143,43 @@ def per_axis(lhs: Sequence[str], general: Union[str, Sequence[str]], substituted
             for name, g, text, axis in zip(lhs, generals, substituted, axes)]
 
 
+# ---------------------------------------------------------------- products of named factors
+Factor = tuple[str, int, str]  # symbol, value, as printed
+
+
+def factor(symbol: str, value: int, shown: Optional[str] = None) -> Factor:
+    """A named factor; ``shown`` is how the numbers print it when not as its value."""
+    return symbol, value, num(value) if shown is None else shown
+
+
+@dataclass(frozen=True)
+class Product:
+    """Factors a rule multiplies; ``symbols`` and ``numbers`` are how explain prints them.
+
+    >>> w = Product((factor("K_h", 3), factor("K_w", 3), factor("(C_in/g)", 2, "(8/4)"), factor("C_out", 16)))
+    >>> w.value, w.symbols, w.numbers
+    (288, 'K_h*K_w*(C_in/g)*C_out', '3*3*(8/4)*16')
+    >>> w.times(factor("H'", 4)).numbers
+    '3*3*(8/4)*16*4'
+    """
+
+    factors: tuple[Factor, ...]
+
+    @property
+    def value(self) -> int:
+        return math.prod(value for _, value, _ in self.factors)
+
+    @property
+    def symbols(self) -> str:
+        return "*".join(symbol for symbol, _, _ in self.factors)
+
+    @property
+    def numbers(self) -> str:
+        return "*".join(shown for _, _, shown in self.factors)
+
+    def times(self, *factors: Factor) -> "Product":
+        return Product(self.factors + tuple(factors))
+
+
+__all__ = ["Value", "Line", "evaluate_exact", "show", "num", "mul", "Equation", "render_line", "per_axis",
+           "Factor", "factor", "Product"]

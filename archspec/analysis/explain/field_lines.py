@@ -1,0 +1,55 @@
+"""The receptive-field lines of ``archspec explain``: how the field, the effective stride
+(jump j) and the effective padding change at one layer, numbers substituted."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from archspec.analysis.receptive import Field, Step, layer_step
+from archspec.analysis.shape_pass import LayerInfo
+from archspec.layers.axes import axis_symbols
+from archspec.layers.equations import Line, num, per_axis
+from archspec.layers.registry import FieldRule
+
+
+def field_lines(info: LayerInfo, inputs: Sequence[Field], out: Field) -> list[Line]:
+    """How the receptive field, effective stride and effective padding change here."""
+    if not out.rank:
+        return []
+    step = layer_step(info)
+    names = axis_symbols(out.rank)
+    src = inputs[0]
+    label = (lambda sym: [f"{sym}({a})" for a in names]) if out.rank > 1 else (lambda sym: [sym])
+    if step.rule is FieldRule.WINDOW and None not in src.size:
+        return _window(step, src, label, "K_eff" if info.window is not None and info.window.dilated else "K")
+    if step.rule is FieldRule.UPSAMPLE and None not in src.size:
+        factors = [max(1, round(1 / s)) for s in step.stride]
+        return per_axis(label("RF"), "RF_in + (ceil(K/f) - 1)*j_in",
+                        [f"{num(r)} + (ceil({k}/{f}) - 1)*{num(j)}"
+                         for r, k, f, j in zip(src.size, step.kernel, factors, src.stride)], "rf",
+                        "an output position depends on at most ceil(K/f) input positions") + \
+            per_axis(label("j"), "j_in / f", [f"{num(j)} / {f}" for j, f in zip(src.stride, factors)], "jump")
+    if step.rule is FieldRule.WHOLE and None not in out.size:
+        sizes = info.in_shapes[0][:-1]
+        return per_axis(label("RF"), "RF_in + (n - 1)*j_in",
+                        [f"{num(r)} + ({n} - 1)*{num(j)}" for r, n, j in zip(src.size, sizes, src.stride)], "rf",
+                        "the whole input: the union of all n positions")
+    if step.rule is FieldRule.MERGE and None not in out.size and all(f.rank == out.rank for f in inputs):
+        lines = per_axis(label("RF"), "max over the inputs",
+                         [f"max({', '.join(num(f.size[i]) for f in inputs)})" for i in range(out.rank)], "rf")
+        return lines + ([f"note: {out.note}"] if out.note else [])
+    shown = ", ".join(f"{a} {num(r) if r is not None else '?'}" for a, r in zip(names, out.size))
+    if out.whole:
+        return [f"RF: the whole input ({shown})"]
+    return [f"RF unchanged ({shown}): the layer works position by position" if step.rule is FieldRule.POINTWISE
+            else f"RF: {shown}"]
+
+
+def _window(step: Step, src: Field, label: Callable[[str], list[str]], k_sym: str) -> list[Line]:
+    lines = per_axis(label("RF"), f"RF_in + ({k_sym} - 1)*j_in",
+                     [f"{num(r)} + ({k} - 1)*{num(j)}" for r, k, j in zip(src.size, step.kernel, src.stride)], "rf")
+    lines += per_axis(label("j"), "j_in*S", [f"{num(j)}*{num(s)}" for j, s in zip(src.stride, step.stride)], "jump")
+    if None in src.padding or None in step.pad:
+        return lines + ["P_eff unknown: 'same' padding here depends on an unknown input size"]
+    return lines + per_axis(label("P_eff"), "P_in + P*j_in",
+                            [f"{num(p)} + {num(q)}*{num(j)}" for p, q, j in zip(src.padding, step.pad, src.stride)],
+                            "eff_pad")
