@@ -5,7 +5,8 @@ convention behind the MACs column.
 """
 from __future__ import annotations
 
-from archspec.layers import conv, core, fixed, merge, norm, pooling, resize  # noqa: F401  (they register)
+# Importing a family module registers its kinds.
+from archspec.layers import conv, conv_transpose, core, fixed, merge, norm, pooling, resize  # noqa: F401
 from archspec.layers.registry import FAMILIES, KINDS, Family, LayerError, LayerKind, Params, Shape, Window
 
 __all__ = ["all_kinds", "all_families", "macs_convention", "Family", "LayerError", "LayerKind", "Params", "Shape",

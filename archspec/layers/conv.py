@@ -1,24 +1,25 @@
-"""Convolutions: Conv1D/2D/3D, their transposes, depthwise, separable, unshared and tiled."""
+"""Convolutions: Conv1D/2D/3D, depthwise, separable, unshared and tiled (transposes: conv_transpose),
+and the rules they share with the transposed convolutions."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
 from archspec.layers import args as A
 from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
-from archspec.layers.axes import EXAMPLE_SHAPES, axis_symbols
+from archspec.layers.axes import EXAMPLE_SHAPES
 from archspec.layers.common import channels, check_positive_output, explicit_pads, keras_padding, padded, tuples, window
-from archspec.layers.equations import Equation, Line, Product, factor, per_axis
+from archspec.layers.equations import Equation, Line, Product, factor
 from archspec.layers.families import CONV
 from archspec.layers.registry import (Args, Caveat, FieldRule, LayerError, LayerKind, Params, Shape, Window,
                                       register_kinds)
 from archspec.layers.window_equations import UNKNOWN_MACS, kernel_factors, macs_line, output_factors, window_lines
-from archspec.layers.arithmetic import dilated, product, transpose_length, window_length
+from archspec.layers.arithmetic import product, window_length
 
 ROLE = {1: "sequences [T, C]", 2: "images [H, W, C]", 3: "volumes [D, H, W, C]"}
 
 
 # ---------------------------------------------------------------- shared rules
-def _geometry(args: Args, n: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+def geometry(args: Args, n: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Kernel, strides and dilations per axis (no dilation for kinds without dilation_rate)."""
     kernels, strides = tuples(args, n, "kernel_size", "strides")
     return kernels, strides, tuples(args, n, "dilation_rate")[0] if "dilation_rate" in args else (1,) * n
@@ -26,7 +27,7 @@ def _geometry(args: Args, n: int) -> tuple[tuple[int, ...], tuple[int, ...], tup
 
 def _spatial_out(kind: str, args: Args, shape: Shape, n: int) -> tuple:
     """Output spatial sizes of a convolution, with explicit/full/mode padding applied first."""
-    kernels, strides, dilations = _geometry(args, n)
+    kernels, strides, dilations = geometry(args, n)
     spatial = shape[:-1]
     pads = explicit_pads(args, spatial, kernels, strides, dilations)
     mode = keras_padding(args, pads)
@@ -38,7 +39,7 @@ def _spatial_out(kind: str, args: Args, shape: Shape, n: int) -> tuple:
 
 def _conv_window(n: int):
     def rule(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
-        return window(args, ins[0][:-1], *_geometry(args, n))
+        return window(args, ins[0][:-1], *geometry(args, n))
     return rule
 
 
@@ -46,12 +47,12 @@ def _kernel(args: Args, n: int) -> tuple:
     return kernel_factors(tuples(args, n, "kernel_size")[0])
 
 
-def _full_kernel(args: Args, ins: Sequence[Shape], n: int) -> Product:
+def full_kernel(args: Args, ins: Sequence[Shape], n: int) -> Product:
     """K*C_in*C_out: a kernel connecting every input channel to every output channel."""
     return Product(_kernel(args, n) + (factor("C_in", ins[0][-1]), factor("C_out", args["filters"])))
 
 
-def _bias(args: Args, symbol: str, value: int, shown: str | None = None) -> tuple[int, str, str]:
+def bias_term(args: Args, symbol: str, value: int, shown: str | None = None) -> tuple[int, str, str]:
     """The bias's weights and how a params equation prints them: (32, ' + C_out', ' + 32'), or none."""
     if not args.get("use_bias", True):
         return 0, "", ""
@@ -61,11 +62,11 @@ def _bias(args: Args, symbol: str, value: int, shown: str | None = None) -> tupl
 def _explained(n: int, weight_lines: Callable[[Args, Sequence[Shape], Shape], list[Line]]):
     """An explain rule: the output size per axis, then the kind's params and MACs equations."""
     def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        return window_lines(args, ins[0], *_geometry(args, n)) + weight_lines(args, ins, out)
+        return window_lines(args, ins[0], *geometry(args, n)) + weight_lines(args, ins, out)
     return explain
 
 
-def _check_strides_dilation(args: Args) -> list[LayerError]:
+def check_strides_dilation(args: Args) -> list[LayerError]:
     errors = []
     strides, dilation = args.get("strides", 1), args.get("dilation_rate", 1)
     if max(strides if isinstance(strides, list) else [strides]) > 1 and \
@@ -80,16 +81,17 @@ def _check_strides_dilation(args: Args) -> list[LayerError]:
 
 
 def _check_groups(args: Args) -> list[LayerError]:
-    errors = _check_strides_dilation(args)
+    errors = check_strides_dilation(args)
     if args["filters"] % args.get("groups", 1):
         errors.append(LayerError(f"filters ({args['filters']}) must be divisible by groups ({args['groups']})",
                                  "change filters or groups", "groups"))
     return errors
 
 
-# Keras builds the settings below, and oneDNN runs them, but TensorFlow's own kernels refuse them.
-_UNLESS_ONEDNN = ("so the first step fails unless oneDNN replaces that kernel (on by default in TensorFlow's "
-                  "Linux x86 builds, off with TF_ENABLE_ONEDNN_OPTS=0)")
+# Keras builds the settings these caveats name (here and in conv_transpose), and oneDNN runs
+# them, but TensorFlow's own kernels refuse them.
+UNLESS_ONEDNN = ("so the first step fails unless oneDNN replaces that kernel (on by default in TensorFlow's "
+                 "Linux x86 builds, off with TF_ENABLE_ONEDNN_OPTS=0)")
 
 
 def _unequal_strides_caveat(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
@@ -99,24 +101,15 @@ def _unequal_strides_caveat(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
     if len(set(strides)) == 1 or max(dilations) > 1:
         return []
     return [Caveat(f"Keras builds it, but TensorFlow's own depthwise kernel runs only equal strides on rows and "
-                   f"columns (received strides={list(strides)}), {_UNLESS_ONEDNN}",
+                   f"columns (received strides={list(strides)}), {UNLESS_ONEDNN}",
                    f"use equal strides, or strides: 1 followed by a pooling with strides {list(strides)}", "strides")]
-
-
-def _dilated_transpose_caveat(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
-    if max(tuples(args, 1, "dilation_rate")[0]) == 1:
-        return []
-    return [Caveat(f"Keras builds it, but TensorFlow's own CPU kernels do not run transposed convolutions with "
-                   f"dilation_rate > 1 (received dilation_rate={args['dilation_rate']}), {_UNLESS_ONEDNN}",
-                   "use dilation_rate: 1 (the strides upsample), or UpSampling followed by a dilated convolution",
-                   "dilation_rate")]
 
 
 def _padded_build(class_name: str, n: int, own: bool = False):
     """Builder: our padding layer (if any), then the Keras (or archspec) convolution."""
     base = archspec_layer(class_name) if own else keras_layer(class_name)
 
-    return with_padding(base, lambda args: _geometry(args, n))
+    return with_padding(base, lambda args: geometry(args, n))
 
 
 def _common(n: int, padding_modes: list[str]) -> tuple[A.Arg, ...]:
@@ -142,13 +135,13 @@ def _conv(n: int) -> LayerKind:
         return Product(_kernel(args, n) + (per_group, factor("C_out", args["filters"])))
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        return Params(weights(args, ins).value + _bias(args, "C_out", args["filters"])[0])
+        return Params(weights(args, ins).value + bias_term(args, "C_out", args["filters"])[0])
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
         return weights(args, ins).value * (product(out[:-1]) or 0)
 
     def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        w, (_, b_sym, b_val) = weights(args, ins), _bias(args, "C_out", args["filters"])
+        w, (_, b_sym, b_val) = weights(args, ins), bias_term(args, "C_out", args["filters"])
         return [Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",)), macs_line(w, out)]
 
     modes = ["valid", "same", "causal"] if n == 1 else ["valid", "same"]
@@ -161,97 +154,6 @@ def _conv(n: int) -> LayerKind:
         shape, _padded_build(name, n), params, macs, _conv_window(n), _check_groups, rank=n + 1,
         explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW,
         example=((EXAMPLE_SHAPES[n],), {"filters": 32, "kernel_size": 3}))
-
-
-# ---------------------------------------------------------------- transposed
-def _transpose(n: int) -> LayerKind:
-    name = f"Conv{n}DTranspose"
-
-    def shape(args: Args, ins: Sequence[Shape]) -> Shape:
-        channels(name, ins[0])
-        kernels, strides, dilations = _geometry(args, n)
-        ops = _output_paddings(args, n)
-        for o, s, d in zip(ops, strides, dilations):
-            if o is not None and o >= max(s, d):
-                raise LayerError(f"output_padding ({o}) must be smaller than the stride ({s}) or dilation ({d})",
-                                 "lower output_padding", "output_padding")
-        out = tuple(transpose_length(size, k, s, args["padding"], o, d) for size, k, s, o, d in
-                    zip(ins[0][:-1], kernels, strides, ops, dilations))
-        check_positive_output(name, out, ins[0][:-1], kernels, strides, None)
-        return out + (args["filters"],)
-
-    def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        return Params(_full_kernel(args, ins, n).value + _bias(args, "C_out", args["filters"])[0])
-
-    def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        # Counted on the input grid: every input position scatters a K^n x C_out patch.
-        return _full_kernel(args, ins, n).value * (product(ins[0][:-1]) or 0)
-
-    def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        w, (_, b_sym, b_val) = _full_kernel(args, ins, n), _bias(args, "C_out", args["filters"])
-        lines = _transpose_size_lines(args, ins[0], n)
-        lines.append(Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",)))
-        if None in ins[0]:
-            return lines + ["MACs: unknown input size, not counted (summary shows ?)"]
-        total = w.times(*(factor(a, size) for a, size in zip(axis_symbols(n), ins[0][:-1])))
-        return lines + [Equation("MACs", total.symbols, total.numbers, ("macs",),
-                                 "counted on the input grid: each input position scatters a kernel")]
-
-    def win(args: Args, ins: Sequence[Shape], out: Shape) -> Window:
-        kernels, strides = tuples(args, n, "kernel_size", "strides")
-        return Window(kernels, tuple(1 / s for s in strides), (0.0,) * n)
-
-    return LayerKind(
-        name, CONV, f"{n}-D transposed convolution (learned upsampling, keras.layers.{name}).",
-        (A.integer("filters", "Number of output channels.", required=True),
-         A.ints("kernel_size", n, "Size of the convolution window.", required=True),
-         A.ints("strides", n, "Upsampling factor.", 1),
-         A.padding_arg(n, ["valid", "same"], extended=False,
-                       doc="Padding: 'valid' (output = input*stride + max(K - stride, 0)) or 'same' (output = "
-                           "input*stride), as in Keras."),
-         A.ints("output_padding", n, "Extra size added to one side of the output; must be < strides.",
-                None, minimum=0, nullable=True),
-         A.ints("dilation_rate", n, "Spacing between kernel taps.", 1),
-         A.activation(), A.use_bias()) + A.weight_args(),
-        shape, keras_layer(name), params, macs, win, _check_strides_dilation, rank=n + 1, explain=explain,
-        field_rule=FieldRule.UPSAMPLE, caveats=_dilated_transpose_caveat,
-        example=((EXAMPLE_SHAPES[n],), {"filters": 8, "kernel_size": 3, "strides": 2, "padding": "same"}))
-
-
-def _output_paddings(args: Args, n: int) -> tuple:
-    op = args.get("output_padding")
-    return (None,) * n if op is None else tuples(args, n, "output_padding")[0]
-
-
-def _transpose_size_lines(args: Args, in_shape: Shape, n: int) -> list[Line]:
-    """A transposed convolution's output size per axis (Keras's rule, see ``transpose_length``)."""
-    names, sizes = axis_symbols(n), in_shape[:-1]
-    kernels, strides, dilations = _geometry(args, n)
-    ops = _output_paddings(args, n)
-    known = [i for i, size in enumerate(sizes) if size is not None]
-    lines: list[Line] = [f"{names[i]}' unknown: the input's {names[i]} is unknown" for i in range(n) if i not in known]
-    rules = [_transpose_rule(names[i], sizes[i], dilated(kernels[i], dilations[i]), strides[i], ops[i],
-                             args["padding"]) for i in known]
-    notes = {note for _, _, note in rules}
-    if len(notes) == 1:
-        return lines + per_axis([f"{names[i]}'" for i in known], [g for g, _, _ in rules], [t for _, t, _ in rules],
-                                "shape", notes.pop(), axes=known)
-    return lines + [Equation(f"{names[i]}'", g, t, ("shape", (i,)), note) for i, (g, t, note) in zip(known, rules)]
-
-
-def _transpose_rule(axis: str, size: int, k: int, s: int, op: int | None, padding: str) -> tuple[str, str, str]:
-    """(general form, numbers, note) of a transposed convolution's output size on one axis.
-
-    >>> _transpose_rule("H", 7, 3, 2, None, "valid")
-    ('H*S + max(K - S, 0)', '7*2 + max(3 - 2, 0)', '')
-    """
-    if op is None and padding == "valid":
-        return f"{axis}*S + max(K - S, 0)", f"{size}*{s} + max({k} - {s}, 0)", ""
-    if op is None:
-        return f"{axis}*S", f"{size}*{s}", "'same'"
-    pad = k // 2 if padding == "same" else 0
-    return (f"({axis} - 1)*S + K - 2P + output_padding", f"({size} - 1)*{s} + {k} - 2*{pad} + {op}",
-            "P = floor(K/2) for 'same', 0 for 'valid'")
 
 
 # ---------------------------------------------------------------- depthwise / separable
@@ -267,7 +169,7 @@ def _depthwise(n: int) -> LayerKind:
 
     def bias(args: Args, ins: Sequence[Shape]) -> tuple[int, str, str]:
         c_in, m = ins[0][-1], args["depth_multiplier"]
-        return _bias(args, "C_in*M", c_in * m, f"{c_in}*{m}")
+        return bias_term(args, "C_in*M", c_in * m, f"{c_in}*{m}")
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
         return Params(weights(args, ins).value + bias(args, ins)[0])
@@ -311,14 +213,14 @@ def _separable(n: int) -> LayerKind:
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
         depthwise, pointwise = stages(args, ins)
-        return Params(depthwise.value + pointwise.value + _bias(args, "C_out", args["filters"])[0])
+        return Params(depthwise.value + pointwise.value + bias_term(args, "C_out", args["filters"])[0])
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
         depthwise, pointwise = stages(args, ins)
         return (depthwise.value + pointwise.value) * (product(out[:-1]) or 0)
 
     def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        (dw, pw), (_, b_sym, b_val) = stages(args, ins), _bias(args, "C_out", args["filters"])
+        (dw, pw), (_, b_sym, b_val) = stages(args, ins), bias_term(args, "C_out", args["filters"])
         lines: list[Line] = [Equation("params", f"{dw.symbols} + {pw.symbols}{b_sym}",
                                       f"{dw.numbers} + {pw.numbers}{b_val}", ("params",),
                                       "depthwise, then a 1x1 convolution")]
@@ -356,14 +258,14 @@ def _locally_connected(n: int) -> LayerKind:
         return out + (args["filters"],)
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        kernel = _full_kernel(args, ins, n).value + _bias(args, "C_out", args["filters"])[0]
+        kernel = full_kernel(args, ins, n).value + bias_term(args, "C_out", args["filters"])[0]
         return Params(product(out[:-1]) * kernel)
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        return _full_kernel(args, ins, n).value * product(out[:-1])
+        return full_kernel(args, ins, n).value * product(out[:-1])
 
     def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        w, (_, b_sym, b_val), positions = _full_kernel(args, ins, n), _bias(args, "C_out", args["filters"]), \
+        w, (_, b_sym, b_val), positions = full_kernel(args, ins, n), bias_term(args, "C_out", args["filters"]), \
             Product(output_factors(out))
         return [Equation("params", f"{positions.symbols}*({w.symbols}{b_sym})", f"{positions.numbers}*({w.numbers}"
                          f"{b_val})", ("params",), "a separate kernel and bias at every output position"),
@@ -374,7 +276,7 @@ def _locally_connected(n: int) -> LayerKind:
         "(Keras 2's layer; an archspec layer in Keras 3).",
         (A.integer("filters", "Number of output channels.", required=True),) + _common(n, ["valid"]) + (
             A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, n, own=True), params, macs, _conv_window(n), _check_strides_dilation,
+        shape, _padded_build(name, n, own=True), params, macs, _conv_window(n), check_strides_dilation,
         rank=n + 1, explain=_explained(n, weight_lines), field_rule=FieldRule.WINDOW,
         example=((EXAMPLE_SHAPES[n],), {"filters": 8, "kernel_size": 3}))
 
@@ -390,14 +292,14 @@ def _tiled() -> LayerKind:
         return Product(tuple(factor(f"t_{a}", t) for a, t in zip("hw", tuples(args, 2, "tiles")[0])))
 
     def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        kernel = _full_kernel(args, ins, 2).value + _bias(args, "C_out", args["filters"])[0]
+        kernel = full_kernel(args, ins, 2).value + bias_term(args, "C_out", args["filters"])[0]
         return Params(tiles(args).value * kernel)
 
     def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        return _full_kernel(args, ins, 2).value * (product(out[:-1]) or 0)
+        return full_kernel(args, ins, 2).value * (product(out[:-1]) or 0)
 
     def weight_lines(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        w, (_, b_sym, b_val), t = _full_kernel(args, ins, 2), _bias(args, "C_out", args["filters"]), tiles(args)
+        w, (_, b_sym, b_val), t = full_kernel(args, ins, 2), bias_term(args, "C_out", args["filters"]), tiles(args)
         return [Equation("params", f"{t.symbols}*({w.symbols}{b_sym})", f"{t.numbers}*({w.numbers}{b_val})",
                          ("params",), "t_h x t_w kernels cycled over the output positions"), macs_line(w, out)]
 
@@ -409,12 +311,12 @@ def _tiled() -> LayerKind:
          A.ints("tiles", 2, "How many kernels cycle along each axis (1 = ordinary convolution).", 2),
          A.ints("strides", 2, "Step of the window.", 1), A.padding_arg(2, ["valid", "same"]),
          A.with_keras(A.padding_mode(), False), A.activation(), A.use_bias()) + A.weight_args(),
-        shape, _padded_build(name, 2, own=True), params, macs, _conv_window(2), _check_strides_dilation, rank=3,
+        shape, _padded_build(name, 2, own=True), params, macs, _conv_window(2), check_strides_dilation, rank=3,
         explain=_explained(2, weight_lines), field_rule=FieldRule.WINDOW,
         example=((EXAMPLE_SHAPES[2],), {"filters": 8, "kernel_size": 3}))
 
 
-register_kinds(*[_conv(n) for n in (1, 2, 3)], *[_transpose(n) for n in (1, 2, 3)],
+register_kinds(*[_conv(n) for n in (1, 2, 3)],
          _depthwise(1), _depthwise(2), _separable(1), _separable(2),
          _locally_connected(1), _locally_connected(2), _tiled())
 
