@@ -24,8 +24,8 @@ from archspec.errors import SpecErrors
 from archspec.layers import args as A
 from archspec.layers.catalog import all_families, all_kinds, macs_convention
 from archspec.layers.equations import Equation, Line, Product, factor
-from archspec.layers.registry import (FAMILIES, Args, Family, FieldRule, LayerKind, Params, Shape, Window,
-                                      register_families, register_kinds, unregister_kind)
+from archspec.layers.registry import (Args, Family, FieldRule, LayerKind, Params, Shape, Window, register_families,
+                                      register_kinds, unregister_family, unregister_kind)
 from archspec.spec.schema import published_schema
 from conftest import ROOT
 from explain_agreement import check_agreement
@@ -88,7 +88,7 @@ def registered():
         yield SAMPLER
     finally:
         unregister_kind(SAMPLER.name)
-        del FAMILIES[SAMPLERS.name]
+        unregister_family(SAMPLERS.name)
 
 
 @pytest.fixture()
@@ -106,7 +106,8 @@ def _run(*args: str) -> str:
 
 def test_summary_table_and_json(registered, spec_file):
     table = _run("summary", spec_file)
-    assert "every_other (EveryOtherScaled2D)" in table
+    row_text = next(line for line in table.splitlines() if line.startswith("every_other (EveryOtherScaled2D)"))
+    assert row_text.split()[2:7] == ["[16,", "16,", "4]", "4", "1.02K"]  # shape, params, MACs (4*16*16)
     data = json.loads(_run("summary", spec_file, "--format", "json"))
     row = next(layer for layer in data["layers"] if layer["name"] == "every_other")
     assert (row["type"], row["output_shape"], row["params"], row["macs"]) == ("EveryOtherScaled2D", [16, 16, 4], 4,

@@ -196,9 +196,8 @@ class LayerKind:
         if self.rank is not None:
             for i, shape in enumerate(ins):
                 if len(shape) != self.rank:
-                    message, hint = rank_mismatch(self.name, shape, self.rank, i < len(model_inputs)
-                                                  and model_inputs[i])
-                    raise LayerError(message, hint)
+                    from_model = i < len(model_inputs) and model_inputs[i]
+                    raise LayerError(*rank_mismatch(self.name, shape, self.rank, from_model))
         return self.shape(args, ins)
 
 
@@ -242,3 +241,11 @@ def register_kinds(*kinds: LayerKind) -> None:
 def unregister_kind(name: str) -> None:
     """Remove a kind (a test's throwaway kind, a plugin unloaded)."""
     del KINDS[name]
+
+
+def unregister_family(name: str) -> None:
+    """Remove a family no registered kind belongs to."""
+    users = [kind.name for kind in KINDS.values() if kind.family.name == name]
+    if users:
+        raise RuntimeError(f"layer family {name} still has kinds: {', '.join(users)}")
+    del FAMILIES[name]
