@@ -17,6 +17,9 @@ the input with the largest field and note when the inputs' fields are misaligned
 effective strides or different centres ``(r-1)/2 - P``). Global pooling, Flatten and other
 layers that mix every position "cover the whole input": their field is the union of every
 position of their input, ``r + (n-1)*j`` on an axis of ``n`` positions.
+
+Which of these a layer does is its kind's declared ``FieldRule`` (``LayerKind.field_rule``),
+with the kind's ``window`` rule giving k, s and p; nothing here looks at a kind's name.
 """
 from __future__ import annotations
 

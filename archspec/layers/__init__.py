@@ -1,1 +1,1 @@
-"""Layer kinds: one module per family, all found through ``registry.all_kinds()``."""
+"""Layer kinds: the records (``registry``), one module per family, all found through ``catalog.all_kinds()``."""
