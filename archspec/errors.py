@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Iterable, Sequence
+from enum import IntEnum
+from typing import Iterable, Sequence, TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -24,22 +25,48 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+class Stage(IntEnum):
+    """The pipeline stage that finds an error, in pipeline order.
+
+    Errors are shown earliest stage first, since a later stage's errors are often
+    consequences of an earlier one's (an unknown layer leaves its name undefined below it);
+    within a stage they are shown in file order, as a compiler does.
+    """
+
+    FILE = 1          # reading the file: YAML syntax, duplicate keys, tags
+    COMMAND_LINE = 2  # --set and --input
+    STRUCTURE = 3     # the document's form: keys, types, one layer or block key per entry
+    ARGUMENTS = 4     # values: expressions, layer arguments, block params, repeat counts
+    GRAPH = 5         # names and connections: inputs, duplicates, cycles, unused layers
+    SHAPES = 6        # a layer cannot take the shape it receives
+    EXPECTATIONS = 7  # expect: assertions
+    LIMITS = 8        # limits: budgets
+    TRAIN = 9         # the train: section as training resolves it
+
+
 class ArchspecError(Exception):
-    """Root of archspec's errors. ``exit_code`` is what the CLI exits with."""
+    """Root of archspec's errors. ``exit_code`` is what the CLI exits with.
+
+    ``stage`` says which stage found the error; a stage that collects errors tags those its
+    raise sites left untagged (``SpecErrors(errors, stage)``).
+    """
 
     exit_code = 2
 
     def __init__(self, message: str, hint: str | None = None, loc: Location | None = None,
-                 rank: int = 50) -> None:
+                 stage: Stage | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.loc = loc
-        # Rank <= 10 marks problems with the file as a whole (YAML, version, missing keys), shown
-        # first; the others are shown in file order, as a compiler does.
-        self.rank = rank
+        self.stage = stage
 
-    def format(self) -> str:
+    def format(self, all_errors: bool = False) -> str:
+        """``file:line:col: what; how to fix``. ``all_errors`` matters to collections only.
+
+        >>> SpecError("unknown key 'x'", "remove it", Location("net.yaml", 3, 1)).format()
+        "net.yaml:3:1: unknown key 'x'; remove it"
+        """
         text = self.message
         if self.hint:
             text = f"{text}; {self.hint}"
@@ -50,7 +77,11 @@ class ArchspecError(Exception):
 
     def sort_key(self) -> tuple:
         loc = self.loc or Location("")
-        return (self.rank > 10, loc.file, loc.line, loc.col, self.rank, self.message)
+        stage = len(Stage) + 1 if self.stage is None else int(self.stage)
+        return (stage, loc.file, loc.line, loc.col, self.message)
+
+
+E = TypeVar("E", bound=ArchspecError)
 
 
 class SpecError(ArchspecError):
@@ -68,13 +99,13 @@ class RunFailure(ArchspecError):
 
 
 class SpecErrors(ArchspecError):
-    """Every error found in one pass over a file, most relevant first."""
+    """Every error found in one pass over a file, most relevant first (see :class:`Stage`)."""
 
-    def __init__(self, errors: Iterable[ArchspecError]) -> None:
-        self.errors: list[ArchspecError] = sorted(_unique(errors), key=ArchspecError.sort_key)
+    def __init__(self, errors: Iterable[ArchspecError], stage: Stage | None = None) -> None:
+        self.errors: list[ArchspecError] = sorted(at_stage(_unique(errors), stage), key=ArchspecError.sort_key)
         first = self.errors[0] if self.errors else None
         super().__init__(first.message if first else "no errors", first.hint if first else None,
-                         first.loc if first else None)
+                         first.loc if first else None, first.stage if first else stage)
 
     def format(self, all_errors: bool = False) -> str:
         shown = self.errors if all_errors else self.errors[:1]
@@ -84,6 +115,31 @@ class SpecErrors(ArchspecError):
             lines.append(f"({hidden} more error{'s' if hidden > 1 else ''}; "
                          "run with --all-errors to see every one)")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SpecWarning:
+    """Something in a spec that is valid but will likely fail or surprise later (a setting Keras
+    builds and some TensorFlow kernels cannot run). Not an error: validation still succeeds.
+
+    >>> SpecWarning(Location("net.yaml", 5, 21), "dilated transposed convolution", "use 1").format()
+    'net.yaml:5:21: warning: dilated transposed convolution; use 1'
+    """
+
+    loc: Location
+    message: str
+    hint: str
+
+    def format(self) -> str:
+        return f"{self.loc}: warning: {self.message}" + (f"; {self.hint}" if self.hint else "")
+
+
+def at_stage(errors: list[E], stage: Stage | None) -> list[E]:
+    """The errors, those not yet tagged now tagged with the stage that collected them."""
+    for error in errors:
+        if error.stage is None:
+            error.stage = stage
+    return errors
 
 
 def _unique(errors: Iterable[ArchspecError]) -> list[ArchspecError]:

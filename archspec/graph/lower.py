@@ -10,18 +10,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from archspec.errors import Location, SpecError, SpecErrors, did_you_mean
+from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
 from archspec.graph.order import topological_order
 from archspec.layers.catalog import LayerKind, all_kinds
 from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document, PathKey
-from archspec.spec.schema import ENTRY_KEY_SCHEMAS
-from archspec.spec.validate import check_args
+from archspec.spec.schema import ENTRY_KEY_SCHEMAS, REQUIRED_PARAM
+from archspec.spec.validate import arguments_hint, check_args
 
 ENTRY_KEYS = tuple(ENTRY_KEY_SCHEMAS)  # the keys an entry may carry beside its layer key
 RESERVED = ("previous", "in")
-REQUIRED = "required"
+REQUIRED = REQUIRED_PARAM
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,13 @@ class _Lowering:
             try:
                 return evaluate(value, env)
             except ExpressionError as exc:
-                self.error(f"in {value!r}: {exc.message}", exc.hint or "fix the expression", self.doc.loc(path), 25)
+                self.error(f"in {value!r}: {exc.message}", exc.hint or "fix the expression", self.doc.loc(path),
+                           Stage.ARGUMENTS)
                 return _Invalid(value)
         return value
 
-    def error(self, message: str, hint: str, loc: Location, rank: int = 50) -> None:
-        self.errors.append(SpecError(message, hint, loc, rank))
+    def error(self, message: str, hint: str, loc: Location, stage: Stage = Stage.GRAPH) -> None:
+        self.errors.append(SpecError(message, hint, loc, stage))
 
     # ------------------------------------------------------------ top level
     def run(self) -> Graph:
@@ -116,7 +117,8 @@ class _Lowering:
         env: dict[str, Any] = {}
         for name, value in given.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
-                self.error(f"invalid var name '{name}'", "use letters, digits and '_'", self.doc.key_loc(("vars", name)))
+                self.error(f"invalid var name '{name}'", "use letters, digits and '_'",
+                           self.doc.key_loc(("vars", name)), Stage.STRUCTURE)
                 continue
             env[name] = self.subst(value, env, ("vars", name))
         return env
@@ -126,7 +128,7 @@ class _Lowering:
         for name, body in given.items():
             if name in self.kinds:
                 self.error(f"block '{name}' has the name of a layer kind", "rename the block",
-                           self.doc.key_loc(("blocks", name)), 20)
+                           self.doc.key_loc(("blocks", name)), Stage.STRUCTURE)
                 continue
             blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name))
         return blocks
@@ -141,7 +143,7 @@ class _Lowering:
                 continue  # the expression's own error says what is wrong
             if not _is_shape(value):
                 self.error(f"input '{name}' has shape {value!r}", "sizes must be positive integers or null",
-                           self.doc.loc(path), 30)
+                           self.doc.loc(path), Stage.ARGUMENTS)
                 continue
             shapes[name], locs[name] = tuple(value), self.doc.loc(path)
         return shapes, locs
@@ -173,25 +175,26 @@ class _Lowering:
         if len(types) != 1:
             what = "no layer type" if not types else f"{len(types)} layer types ({', '.join(map(str, types))})"
             self.error(f"an entry needs exactly one layer or block key, but this one has {what}",
-                       "split it into one entry per layer", loc, 20)
+                       "split it into one entry per layer", loc, Stage.STRUCTURE)
             return previous
         type_name = types[0]
         type_loc = self.doc.key_loc(path + (type_name,))
         if type_name not in self.kinds and type_name not in self.blocks:
             hint = did_you_mean(str(type_name), list(self.kinds) + list(self.blocks)) or \
                 "run `archspec layers` for the layer kinds, or define it under 'blocks:'"
-            self.error(f"unknown layer or block '{type_name}'", hint, type_loc, 20)
+            self.error(f"unknown layer or block '{type_name}'", hint, type_loc, Stage.STRUCTURE)
             return previous
         args = entry[type_name]
         if args is not None and not isinstance(args, dict):
             self.error(f"the arguments of {type_name} must be a mapping, not {args!r}",
-                       f"write {type_name}: {{...}}, or {type_name}: {{}} for none", self.doc.loc(path + (type_name,)), 30)
+                       arguments_hint(type_name, args, self.kinds.get(type_name) or self.blocks[type_name].params),
+                       self.doc.loc(path + (type_name,)), Stage.STRUCTURE)
             return previous
         inputs = self._entry_inputs(entry, path, scope, previous)
         repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
             self.error(f"repeat must be an integer >= 0; received: {repeat!r}", "fix repeat",
-                       self.doc.loc(path + ("repeat",)), 30)
+                       self.doc.loc(path + ("repeat",)), Stage.ARGUMENTS)
             return previous
         if repeat == 0:  # the entry is left out; its name (if any) stands for its input
             if entry.get("name") is not None and len(inputs) == 1:
@@ -199,7 +202,7 @@ class _Lowering:
             return inputs[0] if len(inputs) == 1 else previous
         name = entry.get("name")
         if name in RESERVED or (not scope and name in self._input_names()):
-            self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)), 20)
+            self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)))
         out: Optional[Ref] = None
         for k in range(repeat):
             local = self._instance_name(name, k, repeat, type_name, table, given_names, counters)
@@ -218,7 +221,7 @@ class _Lowering:
             if name in table and (scope, name) in self.symbol_locs:
                 first = self.symbol_locs[(scope, name)]
                 self.error(f"duplicate name '{name}' (first used at line {first.line})",
-                           "names must be unique in their scope; rename one", self.doc.loc(path + ("name",)), 20)
+                           "names must be unique in their scope; rename one", self.doc.loc(path + ("name",)))
             table[name] = out  # type: ignore[assignment]
             self.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
         if "expect" in entry and out is not None:
@@ -236,7 +239,7 @@ class _Lowering:
         if given is None:
             if previous is None:
                 self.error("this entry takes no input: with several model inputs the first layer must name them",
-                           "add inputs: [name, ...]", self.doc.key_loc(path), 20)
+                           "add inputs: [name, ...]", self.doc.key_loc(path))
                 return []
             return [previous]
         names = [given] if isinstance(given, str) else given
@@ -245,7 +248,7 @@ class _Lowering:
             loc = self.doc.loc(path + ("inputs",) if isinstance(given, str) else path + ("inputs", i))
             if n == "previous":
                 if previous is None:
-                    self.error("'previous' has no entry above it", "name the input instead", loc, 20)
+                    self.error("'previous' has no entry above it", "name the input instead", loc)
                     continue
                 refs.append(previous)
             else:
@@ -277,7 +280,8 @@ class _Lowering:
         if not arg_errors:
             full_args = kind.with_defaults(args)
             for problem in kind.check(full_args):
-                self.error(f"{label}: {problem.message}", problem.hint or "", arg_locs.get(problem.arg, loc), 30)
+                self.error(f"{label}: {problem.message}", problem.hint or "", arg_locs.get(problem.arg, loc),
+                           Stage.ARGUMENTS)
         else:
             full_args = dict(args)
         lo, hi = kind.inputs
@@ -285,7 +289,7 @@ class _Lowering:
             want = f"exactly {lo}" if lo == hi else f"at least {lo}"
             hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
                                                               "Concatenate to join several)"
-            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc, 20)
+            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc)
         self.pending.append(_Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
         return full
 
@@ -293,11 +297,11 @@ class _Lowering:
                local: str, inputs: list[Ref], loc: Location, stack: list[str]) -> Optional[Ref]:
         if block.name in stack:
             self.error(f"block '{block.name}' uses itself ({' -> '.join(stack + [block.name])})",
-                       "a block cannot contain itself", loc, 20)
+                       "a block cannot contain itself", loc)
             return None
         if len(inputs) > 1:
             self.error(f"block '{block.name}' takes one input but receives {len(inputs)}",
-                       "join the inputs with a merge layer first", loc, 20)
+                       "join the inputs with a merge layer first", loc)
             return None
         values = self._block_params(block, given, path, env, loc)
         if values is None:
@@ -315,7 +319,8 @@ class _Lowering:
             if name not in block.params:
                 hint = did_you_mean(str(name), list(block.params)) or \
                     (f"its params are {', '.join(block.params)}" if block.params else "it takes no params")
-                self.error(f"block '{block.name}' has no param '{name}'", hint, self.doc.key_loc(path + (name,)), 20)
+                self.error(f"block '{block.name}' has no param '{name}'", hint, self.doc.key_loc(path + (name,)),
+                           Stage.ARGUMENTS)
                 ok = False
         values = dict(self.globals)
         for name, default in block.params.items():
@@ -323,7 +328,7 @@ class _Lowering:
                 values[name] = self.subst(given[name], env, path + (name,))
             elif default == REQUIRED:
                 self.error(f"block '{block.name}' needs the param '{name}'", f"add {name}: ... to its arguments",
-                           loc, 15)
+                           loc, Stage.ARGUMENTS)
                 ok = False
             else:
                 values[name] = self.subst(default, values, block.path + ("params", name))
@@ -342,9 +347,9 @@ class _Lowering:
             known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
             hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
             where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
-            raise _Unresolved(SpecError(f"unknown name '{ref.name}'{where}", hint, ref.loc, 20))
+            raise _Unresolved(SpecError(f"unknown name '{ref.name}'{where}", hint, ref.loc, Stage.GRAPH))
         if ref in seen:
-            raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc, 20))
+            raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc, Stage.GRAPH))
         return self.resolve(table[ref.name], seen + (ref,))
 
     def _resolve_reported(self, ref: Ref) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import heapq
 from typing import Mapping, Sequence
 
-from archspec.errors import Location, SpecError, SpecErrors
+from archspec.errors import Location, SpecError, SpecErrors, Stage
 from archspec.graph.ir import Node
 
 
@@ -34,7 +34,7 @@ def topological_order(nodes: Sequence[Node], inputs: Mapping[str, tuple], output
         cycle = _find_cycle(stuck, by_name)
         raise SpecErrors([SpecError(f"the layers {' -> '.join(cycle)} form a cycle",
                                     "a layer cannot take its own output as input; check 'inputs'",
-                                    by_name[cycle[0]].loc, 20)])
+                                    by_name[cycle[0]].loc)], Stage.GRAPH)
     _check_connected(ordered, inputs, outputs, input_locs or {})
     return tuple(ordered)
 
@@ -56,8 +56,8 @@ def _check_connected(ordered: list[Node], inputs: Mapping[str, tuple], outputs: 
         if node.name in needed:
             needed.update(node.inputs)
     errors = [SpecError(f"layer '{n.name}' does not lead to any output", "connect it, list it under 'outputs:', "
-                        "or remove it", n.loc, 40) for n in ordered if n.name not in needed]
+                        "or remove it", n.loc) for n in ordered if n.name not in needed]
     errors += [SpecError(f"input '{name}' is not used by any layer", "give it to a layer with 'inputs:' or remove it",
-                         input_locs.get(name), 40) for name in inputs if name not in needed]
+                         input_locs.get(name)) for name in inputs if name not in needed]
     if errors:
-        raise SpecErrors(errors)
+        raise SpecErrors(errors, Stage.GRAPH)

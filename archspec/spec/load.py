@@ -21,7 +21,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from archspec.errors import Location, SpecError, SpecErrors
+from archspec.errors import Location, SpecError, SpecErrors, Stage
 
 PathKey = tuple  # a path into the data: keys and list indices
 
@@ -172,7 +172,7 @@ class _Builder:
                     self.errors.append(SpecError(
                         f"duplicate key '{key}' (first written at line {first.line})",
                         "a key may appear once in a mapping; remove or rename one of them",
-                        _mark(self.doc.path, key_node), rank=5))
+                        _mark(self.doc.path, key_node)))
                 continue
             self.doc.key_positions[path + (key,)] = _mark(self.doc.path, key_node)
             result[key] = self.build(value_node, path + (key,))
@@ -216,7 +216,7 @@ class _Builder:
         self.errors.append(SpecError(
             f"the YAML tag '{node.tag}' is not allowed",
             "a spec holds only plain data (mappings, lists, text, numbers, booleans); remove the tag",
-            _mark(self.doc.path, node), rank=5))
+            _mark(self.doc.path, node)))
 
 
 def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
@@ -239,7 +239,7 @@ def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
                 "or its items are not separated by commas")
     elif "\t" in line[: (mark.column + 1) if mark else 0]:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
-    return SpecError(f"YAML syntax error: {problem}", hint, loc, rank=0)
+    return SpecError(f"YAML syntax error: {problem}", hint, loc)
 
 
 def _bare_item_above(text: str, line: int) -> str | None:
@@ -265,17 +265,17 @@ def load_text(text: str, path: str = "<string>") -> Document:
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as exc:
-        raise SpecErrors([_syntax_error(path, text, exc)]) from None
+        raise SpecErrors([_syntax_error(path, text, exc)], Stage.FILE) from None
     except yaml.YAMLError as exc:  # reader errors: bad characters, encodings
         raise SpecErrors([SpecError(f"cannot read the file as YAML: {exc}", "save it as UTF-8 text",
-                                    Location(path, 1, 1), rank=0)]) from None
+                                    Location(path, 1, 1))], Stage.FILE) from None
     if root is None:
         raise SpecErrors([SpecError("the file is empty", "a spec needs at least 'archspec: 1', 'name', "
-                                    "an input and 'layers'", Location(path, 1, 1), rank=0)])
+                                    "an input and 'layers'", Location(path, 1, 1))], Stage.FILE)
     builder = _Builder(doc)
     doc.data = builder.build(root, ())
     if builder.errors:
-        raise SpecErrors(builder.errors)
+        raise SpecErrors(builder.errors, Stage.FILE)
     return doc
 
 
@@ -285,14 +285,14 @@ def load_file(path: str | Path) -> Document:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecErrors([SpecError(f"no such file: {shown}", "check the path", Location(shown), rank=0)]) from None
+        raise SpecErrors([SpecError(f"no such file: {shown}", "check the path", Location(shown))], Stage.FILE) from None
     except IsADirectoryError:
         raise SpecErrors([SpecError(f"{shown} is a directory, not a spec file", "name a .yaml file",
-                                    Location(shown), rank=0)]) from None
+                                    Location(shown))], Stage.FILE) from None
     except UnicodeDecodeError as exc:
         raise SpecErrors([SpecError(f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8",
-                                    Location(shown), rank=0)]) from None
+                                    Location(shown))], Stage.FILE) from None
     except OSError as exc:
         raise SpecErrors([SpecError(f"cannot read {shown}: {exc.strerror}", "check the path and its permissions",
-                                    Location(shown), rank=0)]) from None
+                                    Location(shown))], Stage.FILE) from None
     return load_text(text, shown)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from archspec.errors import Location, SpecError, SpecErrors
+from archspec.errors import Location, SpecError, SpecErrors, Stage
 from archspec.spec.load import Document, load_text
 
 
@@ -18,7 +18,7 @@ def parse_override(text: str) -> tuple[list[Any], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise SpecErrors([SpecError(f"--set {text!r} is not KEY=VALUE", "write e.g. --set train.epochs=20",
-                                    Location("<command line>"), 0)])
+                                    Location("<command line>"))], Stage.COMMAND_LINE)
     path: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     value = load_text(f"v: {raw}" if raw.strip() else "v: ''", "<command line>").data["v"]
     return path, value
@@ -35,7 +35,7 @@ def apply_overrides(doc: Document, overrides: Sequence[str]) -> Document:
             if nxt is None:
                 if not isinstance(target, dict):
                     raise SpecErrors([SpecError(f"--set {text}: '{'.'.join(map(str, path[:i + 1]))}' does not exist",
-                                                "check the key path", Location("<command line>"), 0)])
+                                                "check the key path", Location("<command line>"))], Stage.COMMAND_LINE)
                 nxt = target[part] = {}
             target = nxt
         if isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target):
@@ -44,6 +44,6 @@ def apply_overrides(doc: Document, overrides: Sequence[str]) -> Document:
             target[path[-1]] = value
         else:
             raise SpecErrors([SpecError(f"--set {text}: cannot set '{path[-1]}' inside {type(target).__name__}",
-                                        "check the key path", Location("<command line>"), 0)])
+                                        "check the key path", Location("<command line>"))], Stage.COMMAND_LINE)
         doc.positions[tuple(path)] = Location(f"--set {text}")
     return doc

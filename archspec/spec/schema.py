@@ -14,13 +14,18 @@ from archspec.layers.catalog import LayerKind, all_kinds
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archspec/archspec/main/schemas/archspec.schema.json"
 EXPR = {"type": "string", "pattern": r"\$", "description": "A $reference or ${expression}."}
+REQUIRED_PARAM = "required"  # a block param's default that marks it required
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+NAMES = {"oneOf": [{"type": "string", "description": "a name"},
+                   {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                    "description": "a non-empty list of names"}]}
 ENTRY_KEY_SCHEMAS = {
-    "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$",
-             "description": "The layer's name, unique in its scope; other entries refer to it."},
-    "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
-               "description": "A name or list of names this entry takes; default: the entry just above "
-                              "('previous'). Inside a block, 'in' is the block's input."},
-    "repeat": {"oneOf": [{"type": "integer", "minimum": 0}, EXPR],
+    "name": {"type": "string", "pattern": NAME_PATTERN,
+             "description": "The layer's name, unique in its scope, which other entries refer to: letters, "
+                            "digits, '_', '.' or '-', starting with a letter or '_'."},
+    "inputs": {**NAMES, "description": "The entries whose outputs this entry takes; default: the entry just "
+                                       "above ('previous'). Inside a block, 'in' is the block's input."},
+    "repeat": {"oneOf": [{"type": "integer", "minimum": 0, "description": "an integer >= 0"}, EXPR],
                "description": "Apply the entry this many times in sequence (0 leaves it out)."},
     "expect": {"$ref": "#/$defs/shape", "description": "The output shape this entry must have (checked by "
                                                        "validate and summary)."},
@@ -88,27 +93,30 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
         "required": ["archspec", "name", "layers"],
         "additionalProperties": False,
         "properties": {
-            "archspec": {"const": 1, "description": "Format version of the spec language (1)."},
-            "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$",
-                     "description": "The network's name; becomes the Keras model's name."},
+            "archspec": {"const": 1, "description": "The format version of the spec language."},
+            "name": {"type": "string", "pattern": NAME_PATTERN, "examples": ["my_net"],
+                     "description": "The network's name, which becomes the Keras model's name: letters, "
+                                    "digits, '_', '.' or '-', starting with a letter or '_'."},
             "description": {"type": "string", "description": "What the network is, with its paper."},
             "input": {"$ref": "#/$defs/shape", "description": "The one input's shape without the batch axis, "
                       "channels last (e.g. [32, 32, 1]); it is called 'input'."},
             "inputs": {"type": "object", "minProperties": 1, "additionalProperties": {"$ref": "#/$defs/shape"},
                        "description": "Several named inputs: a map name -> shape."},
-            "outputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+            "outputs": {**NAMES,
                         "description": "The entries whose outputs are the model's outputs; default: the last."},
             "vars": {"type": "object", "description": "Named values for $name and ${...} expressions."},
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"},
                        "description": "Reusable, parameterised sub-networks, used like layers."},
-            "layers": {"$ref": "#/$defs/layer_list"},
+            "layers": {"$ref": "#/$defs/layer_list", "description": "The network's layers and blocks, in order."},
             "limits": LIMITS,
             "train": _train_schema(),
         },
         "$defs": {
             "expr": EXPR,
             "shape": {"type": "array", "minItems": 1, "description": "A shape without the batch axis; null = unknown.",
-                      "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, {"$ref": "#/$defs/expr"}]}},
+                      "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"},
+                                          {"$ref": "#/$defs/expr"}],
+                                "description": "A size: a positive integer, or null when unknown."}},
             "block": {"type": "object", "required": ["layers"], "additionalProperties": False,
                       "properties": {
                           "description": {"type": "string", "description": "What the block is."},

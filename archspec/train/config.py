@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import jsonschema
-from jsonschema.exceptions import best_match
 
-from archspec.errors import Location, SpecError, SpecErrors, UserError, did_you_mean
+from archspec.errors import Location, SpecError, SpecErrors, Stage, UserError
+from archspec.spec.schema_errors import Where, translate
 from archspec.train.schema import TRAIN_SCHEMA
 
 Locator = Callable[[tuple], "Location | None"]
@@ -81,34 +81,13 @@ def _no_loc(path: tuple) -> Location | None:
 
 
 def validate_train_section(train: Any, locate: Locator = _no_loc) -> None:
-    """Check ``train`` against :data:`TRAIN_SCHEMA`; raise SpecErrors pointing at the spec."""
+    """Check ``train`` against :data:`TRAIN_SCHEMA`; raise SpecErrors pointing at the spec,
+    worded by the same translator as the rest of the spec."""
+    where = Where(locate, locate)
     validator = jsonschema.Draft202012Validator(TRAIN_SCHEMA)
-    errors = list(validator.iter_errors(train))
-    if not errors:
-        return
-    found = []
-    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-        error = best_match([error]) if error.context else error
-        path = ("train",) + tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = sorted(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - set(allowed), key=str):
-                where = ".".join(str(p) for p in path + (key,))
-                hint = did_you_mean(str(key), allowed) or f"allowed keys: {', '.join(allowed)}"
-                found.append(SpecError(f"{where}: unknown key", hint, locate(path + (key,))))
-            continue
-        where = ".".join(str(p) for p in path)
-        found.append(SpecError(f"{where}: {error.message}", _schema_hint(error), locate(path)))
-    raise SpecErrors(found)
-
-
-def _schema_hint(error: jsonschema.ValidationError) -> str | None:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        return f"allowed keys: {', '.join(allowed)}" if allowed else None
-    if error.validator == "enum":
-        return "use one of: " + ", ".join(str(v) for v in error.validator_value)
-    return error.schema.get("description") if isinstance(error.schema, dict) else None
+    errors = [e for error in validator.iter_errors(train) for e in translate(error, where, ("train",))]
+    if errors:
+        raise SpecErrors(errors, Stage.TRAIN)
 
 
 def resolve_config(train: Mapping[str, Any] | None, *, locate: Locator = _no_loc,

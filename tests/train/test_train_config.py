@@ -65,8 +65,8 @@ def test_schema_errors_point_at_the_spec_line() -> None:
     with pytest.raises(SpecErrors) as caught:
         resolve_config(doc.data["train"], locate=doc.loc)
     text = caught.value.format(all_errors=True)
-    assert "net.yaml:3:11: train.epochs: 0 is less than the minimum of 1" in text
-    assert "net.yaml:6:16: train.data.batchsize: unknown key; did you mean 'batch_size'?" in text
+    assert "net.yaml:3:11: 'train.epochs' must be >= 1; received: 0; number of epochs (default 10)" in text
+    assert "net.yaml:6:16: unknown key 'batchsize' in 'train.data'; did you mean 'batch_size'?" in text
 
 
 def test_missing_source_says_how_to_give_one() -> None:
@@ -75,7 +75,7 @@ def test_missing_source_says_how_to_give_one() -> None:
 
 
 def test_unknown_task_names_the_choices() -> None:
-    with pytest.raises(SpecErrors, match="use one of: classification, multilabel"):
+    with pytest.raises(SpecErrors, match="'train.task' must be one of classification, multilabel"):
         resolve_config({"task": "detection", "data": {"source": {"builtin": "digits"}}})
 
 
