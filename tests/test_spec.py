@@ -183,3 +183,22 @@ def test_keras_arguments_not_taken_get_a_specific_hint(args: str, hint: str) -> 
 def test_reserved_and_input_names_cannot_name_a_layer(name: str) -> None:
     with pytest.raises(SpecErrors, match=f"'{name}' is a reserved name"):
         compile_text(f"archspec: 1\nname: n\ninput: [4]\nlayers:\n  - Dense: {{units: 2}}\n    name: {name}\n")
+
+
+@pytest.mark.parametrize("text, line, col, message", [
+    ("a: 1\nl:\n  - C: {f: 8, k: 3\n  - F\n", 3, 8, "this '{' is never closed; add '}' where the mapping ends; "
+                                                    "the parser reached the end of the file"),
+    ("a: [2, 3\nl:\n  - F\n", 1, 4, "this '[' is never closed; add ']' where the list ends; the parser reached "
+                                    "line 2, column 2"),
+    ("a: {k: [3, 3}\n", 1, 8, "this '[' is never closed"),
+    ("a: 1\nn: \"net\ni: [1]\n", 2, 4, "this quote (\") is never closed"),
+    ("a: 1\nn: 'net\ni: [1]\n", 2, 4, "this quote (') is never closed"),
+    ("a: {f: 8 k: 3}\n", 1, 11, "expected ',' or '}', but got ':'; separate the items of the '{' opened at line 1, "
+                                "column 4 with commas"),
+])
+def test_yaml_syntax_errors_point_at_what_to_fix(text: str, line: int, col: int, message: str) -> None:
+    with pytest.raises(SpecErrors) as caught:
+        load_text(text, "t.yaml")
+    error = caught.value.errors[0]
+    assert (error.loc.line, error.loc.col) == (line, col) and message in error.format()
+

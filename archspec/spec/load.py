@@ -22,6 +22,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage
+from archspec.spec.yaml_syntax import syntax_error
 
 PathKey = tuple  # a path into the data: keys and list indices
 
@@ -219,39 +220,6 @@ class _Builder:
             _mark(self.doc.path, node)))
 
 
-def _syntax_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError:
-    mark = exc.problem_mark or exc.context_mark
-    loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
-    problem = exc.problem or exc.context or "invalid YAML"
-    hint = "fix the YAML syntax at this place"
-    line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-    if "${" in line and "{" in line.split("${", 1)[0]:
-        hint = ("YAML reads '{' inside a flow mapping as a nested mapping: quote the expression, "
-                "e.g. filters: \"${filters * 4}\"")
-    elif problem.startswith("mapping values are not allowed") and mark and _bare_item_above(text, mark.line):
-        item = _bare_item_above(text, mark.line)
-        hint = (f"'- {item}' above is a bare string, which cannot take keys; write '- {item}: {{}}' to give it "
-                "name, inputs, repeat or expect")
-    elif exc.context and "flow" in exc.context and exc.context_mark is not None:
-        opened = exc.context_mark
-        bracket = "[" if "sequence" in exc.context else "{"
-        hint = (f"the '{bracket}' opened at line {opened.line + 1}, column {opened.column + 1} is not closed, "
-                "or its items are not separated by commas")
-    elif "\t" in line[: (mark.column + 1) if mark else 0]:
-        hint = "YAML does not allow tabs for indentation; indent with spaces"
-    return SpecError(f"YAML syntax error: {problem}", hint, loc)
-
-
-def _bare_item_above(text: str, line: int) -> str | None:
-    """The layer name of a bare-string list item (``- Flatten``) just above ``line`` (0-based)."""
-    lines = text.splitlines()
-    for above in reversed(lines[:line]):
-        if above.strip():
-            match = re.match(r"^\s*-\s+([A-Za-z_][A-Za-z0-9_]*)\s*(#.*)?$", above)
-            return match.group(1) if match else None
-    return None
-
-
 def load_text(text: str, path: str = "<string>") -> Document:
     """Parse spec text into a Document; raise SpecErrors with positions.
 
@@ -265,7 +233,7 @@ def load_text(text: str, path: str = "<string>") -> Document:
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as exc:
-        raise SpecErrors([_syntax_error(path, text, exc)], Stage.FILE) from None
+        raise SpecErrors([syntax_error(path, text, exc)], Stage.FILE) from None
     except yaml.YAMLError as exc:  # reader errors: bad characters, encodings
         raise SpecErrors([SpecError(f"cannot read the file as YAML: {exc}", "save it as UTF-8 text",
                                     Location(path, 1, 1))], Stage.FILE) from None
