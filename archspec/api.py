@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 from archspec.analysis.limits import check_limits
 from archspec.analysis.passes import Report, run_passes
 from archspec.analysis.shape_pass import Analysis, analyse
-from archspec.errors import Location, SpecError, SpecErrors, UserError, did_you_mean
+from archspec.errors import Location, SpecError, SpecErrors, Stage, UserError, did_you_mean
 from archspec.graph.ir import Graph
 from archspec.graph.lower import lower
 from archspec.layers.arithmetic import DTYPE_BYTES
@@ -170,5 +170,6 @@ def blame_input(exc: SpecErrors, doc: Document, shape: InputShape) -> SpecErrors
     where = input_location(shape)
     return SpecErrors([e if e not in in_file else
                        SpecError(f"{e.message}, at {e.loc}", "; ".join(filter(None, [e.hint, f"the spec's own input "
-                                                                                      f"({fits}) fits"])), where)
+                                                                                      f"({fits}) fits"])), where,
+                                 stage=Stage.COMMAND_LINE)
                        for e in exc.errors])

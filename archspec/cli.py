@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from archspec.analysis.shape_pass import Analysis
     from archspec.api import InputShape
 
-SUMMARY_FORMATS = ("table", "json", "markdown")  # archspec.analysis.report.FORMATS, without importing it
+SUMMARY_FORMATS = ("table", "json", "markdown")  # what archspec.analysis.report.render writes
 # Modules of the optional extras, and the extra that installs each.
 EXTRAS = {"tensorflow": "tf", "keras": "tf", "numpy": "tf", "matplotlib": "tf", "sklearn": "tf", "skimage": "tf",
           "PIL": "tf", "tensorboard": "tf", "h5py": "tf", "tf2onnx": "onnx", "onnx": "onnx", "onnxruntime": "onnx"}

@@ -15,7 +15,6 @@ from typing import Optional
 
 import click
 
-from archspec.analysis.report import human
 from archspec.errors import UserError, did_you_mean
 
 FORMATS = ("table", "json", "markdown")
@@ -119,6 +118,8 @@ def clip(text: str, width: int) -> str:
 
 
 def render_table(rows: list[ZooEntry]) -> str:
+    from archspec.analysis.report import human
+
     header = ("Name", "Params", "MACs", "Input", "Description")
     cells = [(r.name, f"{r.params:,}", human(r.macs), input_text(r.inputs), clip(r.title, TABLE_TEXT_WIDTH))
              for r in rows]
@@ -135,6 +136,8 @@ def render_table(rows: list[ZooEntry]) -> str:
 
 
 def render_markdown(rows: list[ZooEntry]) -> str:
+    from archspec.analysis.report import human
+
     out = ["| Name | Params | MACs | Input | Description |", "|---|---:|---:|---|---|"]
     for r in rows:
         title = r.title.replace("|", "\\|")

@@ -312,11 +312,8 @@ def to_json(report: Report) -> str:
     return json.dumps(to_json_dict(report), indent=2)
 
 
-FORMATS = ("table", "json", "markdown")
-
-
 def render(report: Report, fmt: str = "table", depth: Optional[int] = None) -> str:
-    """The summary in ``fmt`` (one of FORMATS); JSON lists every layer whatever the depth."""
+    """The summary as ``table``, ``markdown`` or ``json`` (which lists every layer whatever the depth)."""
     if fmt == "json":
         return to_json(report)
     return markdown(report, depth) if fmt == "markdown" else table(report, depth)
