@@ -253,7 +253,8 @@ layers:
 def test_warnings_go_to_stderr_with_exit_0(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
     path.write_text(WARNED)
-    for args in (["validate", str(path)], ["summary", str(path)], ["build", str(path), "-o", str(tmp_path / "w.keras")]):
+    commands = (["validate", str(path)], ["summary", str(path)], ["build", str(path), "-o", str(tmp_path / "w.keras")])
+    for args in commands:
         result = subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True, cwd=ROOT)
         assert result.returncode == 0, (args, result.stderr)
         assert result.stderr.startswith(f"{path}:5:48: warning: DepthwiseConv2D 'depthwise_conv2d_1': "), args

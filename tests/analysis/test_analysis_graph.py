@@ -134,7 +134,8 @@ def test_graphviz_is_used_when_present(tmp_path, monkeypatch):
 def test_cli_says_what_it_drew(tmp_path):
     runner = CliRunner()
     out = tmp_path / "net.svg"
-    result = runner.invoke(main, ["graph", str(spec("resnet50")), "--depth", "0", "-o", str(out), "--layout", "builtin"])
+    result = runner.invoke(main, ["graph", str(spec("resnet50")), "--depth", "0", "-o", str(out),
+                                  "--layout", "builtin"])
     d = drawing(analysis_of("resnet50"), depth=0)
     assert result.output == f"wrote {out}: {len(d.boxes)} boxes, {len(d.edges)} edges; 16 blocks drawn as one box " \
                             "each (--depth 0)\n"
