@@ -1,9 +1,13 @@
 """The loader (YAML 1.2, positions, safety) and the expression language."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from archspec.api import compile_text
+from archspec.cli import main
 from archspec.errors import SpecErrors
 from archspec.spec.expressions import ExpressionError, evaluate
 from archspec.spec.load import load_text
@@ -202,3 +206,45 @@ def test_yaml_syntax_errors_point_at_what_to_fix(text: str, line: int, col: int,
     error = caught.value.errors[0]
     assert (error.loc.line, error.loc.col) == (line, col) and message in error.format()
 
+
+SPEC = "archspec: 1\nname: net\nvars: {classes: 10}\ninput: [8]\nlayers:\n  - Dense: {units: $classes}\n"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("vars.clases=100", "--set vars.clases=100: 'vars' has no key 'clases'; did you mean 'classes'?"),
+    ("nme=x", "the spec has no key 'nme'; did you mean 'name'?"),
+    ("layers.0.Dense.activaton=relu", "'layers.0.Dense' has no key 'activaton'; did you mean 'activation'?"),
+    ("layers.3.Dense.units=2", "'layers' is a list of 1 items; there is no item 3; use an index from 0 to 0"),
+    ("vars.classes.n=2", "'vars.classes' is the value 10, which has no keys"),
+    ("vars.width=2", "its keys are classes; to add one, set it as a whole: --set 'vars={...}'"),
+    ("train.optimizer.Adam.learning_rate=0.1", "--set 'train.optimizer.Adam={learning_rate: 0.1}'"),
+])
+def test_a_set_path_that_names_nothing_is_an_error(override: str, message: str) -> None:
+    text = SPEC + ("train: {optimizer: {Adam: {}}}\n" if "Adam" in override else "")
+    with pytest.raises(SpecErrors) as caught:
+        compile_text(text, "net.yaml", [override])
+    error = caught.value.errors[0]
+    assert str(error.loc) == "<command line>" and message in error.format()
+
+
+@pytest.mark.parametrize("override, path, value", [
+    ("vars.classes=3", ("vars", "classes"), 3),
+    ("train.epochs=3", ("train", "epochs"), 3),                    # a key the schema defines, new to the file
+    ("train.data.batch_size=8", ("train", "data", "batch_size"), 8),
+    ("layers.0.Dense.use_bias=false", ("layers", 0, "Dense", "use_bias"), False),
+    ("layers.0.repeat=2", ("layers", 0, "repeat"), 2),
+])
+def test_a_set_path_may_name_a_key_of_the_file_or_of_the_schema(override: str, path: tuple, value: object) -> None:
+    data = compile_text(SPEC, "net.yaml", [override]).document.data
+    for key in path:
+        data = data[key]
+    assert data == value
+
+
+def test_a_set_typo_exits_2_on_the_command_line(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(SPEC)
+    result = CliRunner().invoke(main, ["validate", str(spec), "--set", "vars.clases=100"])
+    assert result.exit_code == 2
+    assert result.output == ("<command line>: --set vars.clases=100: 'vars' has no key 'clases'; "
+                             "did you mean 'classes'?\n")
