@@ -56,7 +56,7 @@ class _Failure:
         error: jsonschema.ValidationError | None = self.error
         while error is not None:
             if isinstance(error.schema, Mapping) and error.schema.get("description"):
-                return as_hint(error.schema["description"])
+                return _as_hint(error.schema["description"])
             error = error.parent
         return fallback
 
@@ -82,10 +82,10 @@ def _meant(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return best
 
 
-def as_hint(description: str) -> str:
+def _as_hint(description: str) -> str:
     """A schema description worded as a hint: no final period, a leading plain word in lower case.
 
-    >>> as_hint("The layer's name."), as_hint("A size."), as_hint("ImageNet weights."), as_hint("TFRecord files")
+    >>> _as_hint("The layer's name."), _as_hint("A size."), _as_hint("ImageNet weights."), _as_hint("TFRecord files")
     ("the layer's name", 'a size', 'ImageNet weights', 'TFRecord files')
     """
     text = description.strip().rstrip(".")
@@ -111,7 +111,7 @@ def describe(value: Any) -> str:
     return _TYPE_WORDS.get({list: "array", dict: "object"}.get(type(value), ""), type(value).__name__)
 
 
-def type_words(schema_type: Any) -> str:
+def _type_words(schema_type: Any) -> str:
     types = schema_type if isinstance(schema_type, list) else [schema_type]
     return " or ".join(_TYPE_WORDS.get(t, str(t)) for t in types)
 
@@ -134,7 +134,7 @@ def _required(f: _Failure) -> list[SpecError]:
         if key in f.error.instance:
             continue
         schema = properties.get(key, {})
-        what = f" ({as_hint(schema['description'])})" if schema.get("description") else ""
+        what = f" ({_as_hint(schema['description'])})" if schema.get("description") else ""
         message = f"missing required key '{key}'" if not f.path else f"{f.name} needs the key '{key}'"
         errors.append(SpecError(message, f"add '{key}:{_example(schema)}'{what}", f.loc))
     return errors
@@ -154,7 +154,7 @@ def _additional_properties(f: _Failure) -> list[SpecError]:
 
 
 def _type(f: _Failure) -> list[SpecError]:
-    words = type_words(f.error.validator_value)
+    words = _type_words(f.error.validator_value)
     return f.error_at(f"{f.name} must be {words}, not {describe(f.error.instance)}", f"write {words}")
 
 
@@ -211,10 +211,10 @@ def _alternatives(f: _Failure) -> list[SpecError]:
 def _form(schema: Mapping[str, Any]) -> str:
     """One alternative in words: its description, or its type."""
     if schema.get("description"):
-        return as_hint(schema["description"])
+        return _as_hint(schema["description"])
     if "anyOf" in schema or "oneOf" in schema:
         return " or ".join(_form(b) for b in schema.get("anyOf", schema.get("oneOf", [])))
-    return type_words(schema.get("type", "a value"))
+    return _type_words(schema.get("type", "a value"))
 
 
 def _other(f: _Failure) -> list[SpecError]:
