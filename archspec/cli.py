@@ -85,7 +85,7 @@ class InputShapeType(click.ParamType):
 
 
 def input_option(f: Callable) -> Callable:
-    return click.option("--input", "input_shape", type=InputShapeType(), default=None,
+    return click.option("--input", "input_shape", type=InputShapeType(), default=None, metavar="HxWxC",
                         help="Override the input shape, e.g. 64x64x3; ? for an unknown size.")(f)
 
 
