@@ -24,8 +24,8 @@ def test_kind_matches_keras(kind: str, ins: list, args: dict) -> None:
     compiled = compile_text(spec_for(kind, ins, args))
     model = build_model(compiled.graph)
     assert verify(model, compiled.analysis) == []
-    if "Transpose" in kind and args.get("dilation_rate", 1) != 1:
-        return  # TensorFlow's CPU kernels cannot run dilated transposed convolutions
+    if compiled.analysis.warnings:
+        return  # a setting TensorFlow's own CPU kernels cannot run (tests/keras_backend/test_keras_edges.py)
     # Run it: the real output must have the analysed shape too, not only the symbolic one.
     shapes = ins if isinstance(ins[0], list) else [ins]
     batch = [np.random.default_rng(0).normal(size=(2, *s)).astype("float32") for s in shapes]
