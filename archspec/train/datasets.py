@@ -18,7 +18,7 @@ from archspec.train.config import TrainConfig
 from archspec.train.pipeline import Layout, Pipeline, prepare_arrays, validation_mask
 from archspec.train.source_data import ArrayData, FileData, RecordData, Source
 from archspec.train.sources import check_image_headers, describe_source, find_broken_image, load_source
-from archspec.train.tasks import plan_targets
+from archspec.train.tasks import check_class_count, plan_targets
 
 log = logging.getLogger("archspec.train")
 
@@ -56,12 +56,12 @@ def build_data(cfg: TrainConfig, io: ModelIO, locate: Callable[[tuple], Location
     augmenter = augmenter if augmenter is not None else Augmenter(data_cfg.augment, cfg.task, locate)
     train_source = _open(data_cfg.source, cfg, io)
     layout = _layout(train_source, cfg, io, augmenter)
-    train_source = _checked(train_source, cfg, io, layout)
+    train_source, sizes = _checked(train_source, cfg, io, layout)
     val_layout = layout
     if data_cfg.validation is not None:
         val_raw = _open(data_cfg.validation, cfg, io)
         val_layout = _layout(val_raw, cfg, io, augmenter)
-        val_source = _checked(val_raw, cfg, io, val_layout)
+        val_source, _ = _checked(val_raw, cfg, io, val_layout)
         train_subset = val_subset = None
     else:
         val_source = train_source
@@ -78,7 +78,7 @@ def build_data(cfg: TrainConfig, io: ModelIO, locate: Callable[[tuple], Location
     if train.size == 0:
         raise UserError(f"no training samples left in {train_source.description}",
                         "lower train.data.validation_split")
-    return DataBundle(train, validation, _summary(cfg, io, train, validation, layout, augmenter))
+    return DataBundle(train, validation, _summary(cfg, io, train, validation, layout, augmenter, sizes))
 
 
 def _cache_for(cache: bool | str, role: str) -> bool | str:
@@ -132,29 +132,39 @@ def _layout(source: Source, cfg: TrainConfig, io: ModelIO, augmenter: Augmenter)
                   num_classes=io.output_shape[-1])
 
 
-def _checked(source: Source, cfg: TrainConfig, io: ModelIO, layout: Layout) -> Source:
-    """Check targets against the output; resize in-memory arrays once."""
-    resize = cfg.data.resize_images
+def _checked(source: Source, cfg: TrainConfig, io: ModelIO, layout: Layout) -> tuple[Source, list[tuple[int, int]]]:
+    """Check targets against the output; resize in-memory arrays once.
+
+    Also returns the distinct (height, width) sizes of the images as stored (for a record
+    stream, the first record's), so the log can say whether anything is resized."""
+    check_class_count(cfg.task, source.class_names, io.output_shape, source.description)
+    image = len(io.input_shape) == 3
     if isinstance(source, ArrayData):
-        plan = plan_targets(cfg.task, source.y, io.output_shape, resize, source.sample_name)
+        plan = plan_targets(cfg.task, source.y, io.output_shape, cfg.data.resize_images, source.sample_name)
+        if source.class_names is None:
+            _warn_unused_classes(cfg.task, plan.y, io.output_shape[-1], source.description)
         layout_for_targets = Layout(layout.task, layout.channels, layout.image_size, plan.resize_to,
                                     layout.num_classes)
-        return prepare_arrays(source, layout_for_targets, plan.y if plan.y is not None else source.y)
+        sizes = [tuple(int(d) for d in source.x.shape[1:3])] if image else []
+        return prepare_arrays(source, layout_for_targets, plan.y if plan.y is not None else source.y), sizes
     if isinstance(source, FileData):
         if cfg.task != "classification":
-            raise UserError(f"images:{source.description} gives class labels; it cannot train a {cfg.task} model",
+            raise UserError(f"{source.description} gives class labels; it cannot train a {cfg.task} model",
                             "use npz or tfrecord data for other tasks")
-        classes = io.output_shape[-1]
-        if len(source.class_names) > classes:
-            raise UserError(f"{source.description} has {len(source.class_names)} class folders "
-                            f"({', '.join(source.class_names[:6])}{', ...' if len(source.class_names) > 6 else ''}) "
-                            f"but the model has {classes} outputs", "give the last layer one unit per class folder")
-        if len(source.class_names) < classes:
-            log.warning("warning: %s has %d class folders but the model has %d outputs",
-                        source.description, len(source.class_names), classes)
-        check_image_headers(source.paths, None if resize else (io.input_shape[0], io.input_shape[1]))
-        return _maybe_materialize(source, cfg, layout, io.input_shape[:2])
-    return source
+        resize = cfg.data.resize_images
+        sizes = check_image_headers(source.paths, None if resize else (io.input_shape[0], io.input_shape[1]))
+        return _maybe_materialize(source, cfg, layout, io.input_shape[:2]), sizes
+    return source, [tuple(int(d) for d in source.x_shape[:2])] if image and len(source.x_shape) == 3 else []
+
+
+def _warn_unused_classes(task: str, y: np.ndarray | None, classes: int, description: str) -> None:
+    """Unnamed class ids that never reach the top output units: allowed, but said."""
+    if task != "classification" or y is None or not len(y):
+        return
+    used = int(np.max(y)) + 1
+    if used < classes:
+        log.warning("warning: the labels of %s go up to %d (%d classes) but the model has %d outputs; "
+                    "outputs %d..%d are never trained", description, used - 1, used, classes, used, classes - 1)
 
 
 def _maybe_materialize(source: FileData, cfg: TrainConfig, layout: Layout, cfg_size: tuple[int, ...]) -> Source:
@@ -181,7 +191,7 @@ def _maybe_materialize(source: FileData, cfg: TrainConfig, layout: Layout, cfg_s
 
 
 def _summary(cfg: TrainConfig, io: ModelIO, train: Pipeline, validation: Pipeline | None, layout: Layout,
-             augmenter: Augmenter) -> dict[str, Any]:
+             augmenter: Augmenter, sizes: list[tuple[int, int]]) -> dict[str, Any]:
     source = train.data
     summary: dict[str, Any] = {
         "source": describe_source(cfg.data.source),
@@ -192,6 +202,8 @@ def _summary(cfg: TrainConfig, io: ModelIO, train: Pipeline, validation: Pipelin
         "model_output": list(io.output_shape),
         "resize": cfg.data.resize_images,
         "image_size": list(layout.image_size) if layout.image_size else None,
+        "data_image_sizes": [list(size) for size in sizes] or None,
+        "resized": layout.image_size is not None and any(size != layout.image_size for size in sizes),
         "channels": layout.channels,
         "rescale": getattr(source, "rescale", 1.0),
         "class_names": list(source.class_names) if source.class_names else None,

@@ -84,13 +84,31 @@ def effective_settings(s: Session) -> dict[str, Any]:
             "deterministic": s.cfg.deterministic, "monitor": s.monitor}
 
 
+def input_text(summary: dict[str, Any], resize_setting: bool | None) -> str:
+    """What the data log line says about the model input: a resize only when one happens.
+
+    >>> input_text({"model_input": [32, 32, 1], "data_image_sizes": [[8, 8]], "resized": True}, None)
+    'resized from 8x8 to 32x32x1 (resize: builtin default)'
+    >>> input_text({"model_input": [64, 64, 3], "data_image_sizes": [[64, 64]], "resized": False}, None)
+    'input 64x64x3'
+    >>> input_text({"model_input": [8, 8, 3], "data_image_sizes": [[9, 9], [10, 12], [12, 9], [20, 20]],
+    ...             "resized": True}, True)
+    'resized from 4 sizes (9x9, 10x12, 12x9, ...) to 8x8x3'
+    """
+    shape = "x".join(map(str, summary["model_input"]))
+    if not summary.get("resized"):
+        return f"input {shape}"
+    sizes = ["x".join(map(str, size)) for size in summary["data_image_sizes"]]
+    origin = sizes[0] if len(sizes) == 1 else \
+        f"{len(sizes)} sizes ({', '.join(sizes[:3])}{', ...' if len(sizes) > 3 else ''})"
+    default = " (resize: builtin default)" if resize_setting is None else ""
+    return f"resized from {origin} to {shape}{default}"
+
+
 def log_start(s: Session, run: RunDir) -> None:
     d, e = s.data.summary, effective_settings(s)
-    size = f"resized to {'x'.join(map(str, d['model_input']))}" if d.get("image_size") else \
-        f"input {'x'.join(map(str, d['model_input']))}"
-    log.info("data: %s, %d training / %d validation samples, %s%s", d["source"], d["samples"]["train"],
-             d["samples"]["validation"], size, " (resize: builtin default)" if d["resize"] and
-             s.cfg.data.resize is None else "")
+    log.info("data: %s, %d training / %d validation samples, %s", d["source"], d["samples"]["train"],
+             d["samples"]["validation"], input_text(d, s.cfg.data.resize))
     log.info("strategy %s, %d replica(s); batch %d global, %d per replica; %d steps/epoch, "
              "steps_per_execution %d", e["strategy"], e["replicas"], e["global_batch"], e["per_replica_batch"],
              e["steps_per_epoch"], e["steps_per_execution"])

@@ -121,11 +121,13 @@ def _index_images(source: Mapping[str, Any], rescale: float) -> FileData:
                     description=f"images:{root}", class_names=tuple(classes), rescale=rescale)
 
 
-def check_image_headers(paths: np.ndarray, size: tuple[int, int] | None) -> None:
+def check_image_headers(paths: np.ndarray, size: tuple[int, int] | None) -> list[tuple[int, int]]:
     """Open every image's header with Pillow: unreadable files (and, when ``size`` is given,
-    images of another size) stop here, named, before any training step."""
+    images of another size) stop here, named, before any training step. Returns the distinct
+    (height, width) sizes found, sorted."""
     from PIL import Image, UnidentifiedImageError
 
+    sizes: set[tuple[int, int]] = set()
     for path in paths:
         try:
             with Image.open(str(path)) as image:
@@ -136,6 +138,8 @@ def check_image_headers(paths: np.ndarray, size: tuple[int, int] | None) -> None
         if size is not None and (height, width) != size:
             raise UserError(f"{path} is {height}x{width} but the model takes {size[0]}x{size[1]} images",
                             "set train.data.resize: true (--set train.data.resize=true) to resize")
+        sizes.add((height, width))
+    return sorted(sizes)
 
 
 def find_broken_image(paths: np.ndarray) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -93,6 +93,34 @@ def check_output(task: str, output_shape: tuple, activation: str | None) -> None
                     task, activation)
 
 
+# Tasks whose output has one unit (or channel) per named class of the data.
+_NAMED_OUTPUTS = {"classification": ("classes", "units"), "multilabel": ("labels", "units"),
+                  "segmentation": ("mask classes", "channels")}
+
+
+def check_class_count(task: str, class_names: Sequence[str] | None, output_shape: tuple, description: str) -> None:
+    """Data that names its classes needs exactly one output unit (or channel) per class.
+
+    Unnamed class ids (npz, tfrecord) are checked against the output one by one instead:
+    every label must be below the number of units.
+
+    >>> check_class_count("classification", ("a", "b", "c"), (3,), "data")
+    >>> check_class_count("classification", ("circle", "square", "triangle"), (10,), "builtin:shapes")
+    Traceback (most recent call last):
+    archspec.errors.UserError: builtin:shapes has 3 classes (circle, square, triangle) but the model's output \
+has 10 units; give the last layer 3 units, or train on data with 10 classes
+    """
+    if class_names is None or task not in _NAMED_OUTPUTS:
+        return
+    what, parts = _NAMED_OUTPUTS[task]
+    have, units = len(class_names), int(output_shape[-1])
+    if have != units:
+        shown = ", ".join(class_names[:6]) + (", ..." if have > 6 else "")
+        layer = "filters" if parts == "channels" else "units"
+        raise UserError(f"{description} has {have} {what} ({shown}) but the model's output has {units} {parts}",
+                        f"give the last layer {have} {layer}, or train on data with {units} {what}")
+
+
 def plan_targets(task: str, y: np.ndarray | None, output_shape: tuple, resize: bool,
                  sample_name: Callable[[int], str]) -> TargetPlan:
     """Check array targets against the output and convert them (e.g. one-hot to class ids)."""
@@ -119,6 +147,10 @@ def plan_targets(task: str, y: np.ndarray | None, output_shape: tuple, resize: b
         _check_finite(y, sample_name)
         return TargetPlan(y)
     y = y.astype(np.float32)  # keypoints: heatmaps
+    if y.ndim != 4 or y.shape[-1] != out[-1]:
+        raise UserError(f"keypoint targets have shape {y.shape[1:]} per sample but the model outputs "
+                        f"{out[-1]} heatmap channel(s)", "give one (height, width) heatmap per keypoint, as many "
+                        "as the model's output channels")
     return TargetPlan(y, resize_to=_spatial(y.shape[1:3], out[:2], resize, "heatmaps"))
 
 

@@ -69,6 +69,35 @@ def test_digits_are_resized_to_the_model_and_gray_becomes_rgb() -> None:
     assert np.allclose(x[..., 0], x[..., 2]) and 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0
     assert bundle.summary["samples"] == {"train": 1438, "validation": 359}
     assert bundle.summary["image_size"] == [32, 32]
+    assert bundle.summary["data_image_sizes"] == [[8, 8]] and bundle.summary["resized"] is True
+
+
+def test_data_of_the_model_size_is_not_resized(tmp_path: Path) -> None:
+    bundle = _bundle({"builtin": "shapes", "samples": 20, "size": 16}, ModelIO((16, 16, 1), (3,)), batch_size=4)
+    assert bundle.summary["resize"] is True and bundle.summary["resized"] is False
+    root = _image_folder(tmp_path / "photos", size=8)
+    bundle = _bundle({"images": str(root)}, ModelIO((8, 8, 3), (2,)), batch_size=4, resize=True)
+    assert bundle.summary["data_image_sizes"] == [[8, 8]] and bundle.summary["resized"] is False
+
+
+@pytest.mark.parametrize("task, output, message", [
+    ("classification", (10,), "builtin:shapes has 3 classes (circle, square, triangle) but the model's output "
+                              "has 10 units; give the last layer 3 units"),
+    ("multilabel", (5,), "builtin:shapes has 3 labels (circle, square, triangle) but the model's output has 5 units"),
+    ("segmentation", (16, 16, 3), "builtin:shapes has 4 mask classes (background, circle, square, triangle) but the "
+                                  "model's output has 3 channels; give the last layer 4 filters"),
+    ("keypoints", (16, 16, 2), "keypoint targets have shape (16, 16, 3) per sample but the model outputs 2 heatmap"),
+])
+def test_class_counts_are_checked_against_the_output(task: str, output: tuple, message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        _bundle({"builtin": "shapes", "samples": 20, "size": 16}, ModelIO((16, 16, 1), output), top={"task": task})
+    assert message in caught.value.format()
+
+
+def test_unnamed_labels_that_leave_outputs_unused_are_a_warning(tmp_path: Path, caplog: Any) -> None:
+    with caplog.at_level("WARNING", logger="archspec.train"):
+        _bundle(_ids_npz(tmp_path), ModelIO((4, 4, 1), (10,)))
+    assert "go up to 2 (3 classes) but the model has 10 outputs; outputs 3..9 are never trained" in caplog.text
 
 
 def test_shape_mismatch_without_resize_is_a_clear_error(tmp_path: Path) -> None:
@@ -129,7 +158,7 @@ def test_bad_image_folders_are_named(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="the image folder .*nowhere does not exist"):
         _bundle({"images": str(tmp_path / "nowhere")}, ModelIO((8, 8, 3), (2,)))
     root = _image_folder(tmp_path / "photos", classes=3)
-    with pytest.raises(UserError, match="has 3 class folders .* but the model has 2 outputs"):
+    with pytest.raises(UserError, match=r"photos has 3 classes \(class0, class1, class2\) but the model's output has 2"):
         _bundle({"images": str(root)}, ModelIO((8, 8, 3), (2,)), resize=True)
     (root / "class1" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(UserError, match=r"class1/broken.png: not a readable image"):
