@@ -1,130 +1,131 @@
-"""Feature maps and first-layer filters as PNG grids (matplotlib, Agg backend).
+"""Which feature maps ``archspec activations`` draws, and their values for one image.
 
-One row block per chosen layer, one small image per channel (the first ``max_maps``),
-each scaled to its own range; and the learned kernels of the first convolution, drawn in
-colour when it reads three channels.
+Layers are named as ``archspec summary`` prints them (``enc1/unit_1/conv``) and chosen with
+the rules of ``archspec explain --layers`` (a full name, a name inside blocks, a repeated
+entry's base name, or a glob); the Keras spelling (``enc1.unit_1.conv``) is accepted too.
+By default one layer per spatial resolution is drawn: the last before the size changes,
+which is a stage's output; the BatchNormalization and activation right after a convolution
+would only repeat it. Rendering is in ``activation_pictures``.
 """
 from __future__ import annotations
 
-import math
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from archspec.analysis.cli import select_layers
 from archspec.errors import UserError
-from archspec.train.rundir import atomic_write
+
+MAX_DEFAULT_LAYERS = 8
+ONE_RESOLUTION_LAYERS = 4  # a model that keeps one resolution shows this many of its layers
 
 
-def map_layers(model: Any) -> list[str]:
-    """Names of layers whose output is a spatial map (batch, H, W, C), in model order."""
-    names = []
+@dataclass(frozen=True)
+class MapLayer:
+    """A layer whose output is a feature map, (height, width, channels) per sample."""
+
+    name: str                      # as summary prints it
+    keras_name: str
+    shape: tuple[int, int, int]
+    has_kernel: bool               # a convolution of some kind (it has a 4-D kernel)
+
+
+def map_layers(model: Any, summary_names: Mapping[str, str] | None = None) -> list[MapLayer]:
+    """Layers with a spatial output, in model order. ``summary_names`` maps Keras names to
+    the spec's names; layers Keras adds on its own (explicit padding) are left out then."""
+    found = []
     for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":
+        if type(layer).__name__ == "InputLayer" or (summary_names is not None and layer.name not in summary_names):
             continue
         try:
-            shape = layer.output.shape
+            shape = tuple(layer.output.shape[1:])
         except (AttributeError, ValueError):
             continue
-        if len(shape) == 4:
-            names.append(layer.name)
-    return names
+        if len(shape) == 3 and all(isinstance(d, int) for d in shape):
+            kernel = any(len(w.shape) == 4 for w in getattr(layer, "weights", []))
+            name = summary_names[layer.name] if summary_names is not None else layer.name
+            found.append(MapLayer(name, layer.name, shape, kernel))  # type: ignore[arg-type]
+    return found
 
 
-def choose_layers(model: Any, wanted: Sequence[str] | None, limit: int = 4) -> list[str]:
-    available = map_layers(model)
+def choose_layers(layers: Sequence[MapLayer], wanted: Sequence[str] | None,
+                  all_names: Sequence[str] | None = None) -> list[MapLayer]:
+    """The layers to draw: those ``wanted`` names select, or :func:`default_layers`.
+
+    ``all_names`` are every layer's names (feature maps or not), so that naming a Dense
+    layer says it has no feature map instead of that it does not exist."""
+    if not layers:
+        raise UserError("the model has no layer with a (height, width, channels) output",
+                        "activations draws the feature maps of convolutional networks")
     if not wanted:
-        if not available:
-            raise UserError(f"{model.name} has no layer with a spatial output", "activations needs a CNN")
-        return available[:limit]
-    missing = [w for w in wanted if w not in available]
-    if missing:
-        raise UserError(f"no layer with a spatial output is named {missing[0]!r}",
-                        f"choose from: {', '.join(available)}")
-    return list(wanted)
+        return default_layers(layers)
+    by_name = {layer.name: layer for layer in layers}
+    keras_spelling = {layer.keras_name: layer.name for layer in layers}
+    names = list(all_names) if all_names is not None else list(by_name)
+    chosen: list[MapLayer] = []
+    for request in wanted:
+        hits = select_layers(names, [keras_spelling.get(request, request)])
+        maps = [by_name[h] for h in hits if h in by_name]
+        if not maps:
+            raise UserError(f"layer '{hits[0]}' has no feature map (its output is not height x width x channels)",
+                            f"choose among: {_some(list(by_name))}")
+        chosen += [m for m in maps if m not in chosen]
+    return chosen
 
 
-def feature_maps(model: Any, image: np.ndarray, layers: Sequence[str]) -> list[np.ndarray]:
+def default_layers(layers: Sequence[MapLayer]) -> list[MapLayer]:
+    """One layer per spatial resolution, in model order: the last one before the size changes.
+
+    A model that keeps one resolution shows its convolutions too, evenly spread; more than
+    :data:`MAX_DEFAULT_LAYERS` candidates are thinned evenly, keeping the first and last.
+
+    >>> conv = lambda name, size, k=True: MapLayer(name, name, (size, size, 4), k)
+    >>> model = [conv("rescale", 64, False), conv("c1", 64), conv("bn1", 64, False), conv("relu1", 64, False),
+    ...          conv("pool1", 32, False), conv("c2", 32), conv("relu2", 32, False), conv("pool2", 16, False)]
+    >>> [m.name for m in default_layers(model)]
+    ['relu1', 'relu2', 'pool2']
+    >>> [m.name for m in default_layers([conv("c1", 8), conv("bn", 8, False), conv("c2", 8), conv("c3", 8)])]
+    ['c1', 'c2', 'c3']
+    """
+    ends = [layer for layer, after in zip(layers, [*layers[1:], None])
+            if after is None or after.shape[:2] != layer.shape[:2]]
+    if len(ends) == 1:
+        convs = _spread([layer for layer in layers[:-1] if layer.has_kernel], ONE_RESOLUTION_LAYERS - 1)
+        ends = [layer for layer in layers if layer in ends or layer in convs]
+    return _spread(ends, MAX_DEFAULT_LAYERS)
+
+
+def _spread(items: Sequence[MapLayer], count: int) -> list[MapLayer]:
+    """At most ``count`` of ``items``, evenly spaced, first and last kept, in order."""
+    if len(items) <= count:
+        return list(items)
+    if count == 1:
+        return [items[-1]]
+    picks = sorted({round(i * (len(items) - 1) / (count - 1)) for i in range(count)})
+    return [items[i] for i in picks]
+
+
+def _some(names: Sequence[str], shown: int = 12) -> str:
+    return ", ".join(names[:shown]) + (f", ... ({len(names)} in all)" if len(names) > shown else "")
+
+
+def feature_maps(model: Any, image: np.ndarray, layers: Sequence[MapLayer]) -> list[np.ndarray]:
     """Each chosen layer's output for one image: (H, W, C) arrays."""
     import keras
 
-    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in layers])
+    probe = keras.Model(model.inputs, [model.get_layer(layer.keras_name).output for layer in layers])
     outputs = probe.predict(image, verbose=0)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return [np.asarray(o[0], np.float32) for o in outputs]
 
 
-def _figure(rows: int, cols: int, scale: float = 1.2) -> Any:
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(max(cols * scale, 4), max(rows * scale, 1.5) + 0.4), dpi=100)
-
-
-def _normalise(a: np.ndarray) -> np.ndarray:
-    low, high = float(a.min()), float(a.max())
-    return (a - low) / (high - low) if high > low else np.zeros_like(a)
-
-
-def render_feature_maps(maps: Sequence[np.ndarray], names: Sequence[str], path: Path, image: np.ndarray,
-                        max_maps: int = 16) -> Path:
-    """Input in the first row, then up to ``max_maps`` channels of each layer."""
-    cols = min(max_maps, 8)
-    blocks = [math.ceil(min(m.shape[-1], max_maps) / cols) for m in maps]
-    rows = 1 + sum(blocks)
-    figure = _figure(rows, cols)
-    grid = figure.add_gridspec(rows, cols)
-    axes = figure.add_subplot(grid[0, 0])
-    shown = image[0] if image.shape[-1] == 3 else image[0, ..., 0]
-    axes.imshow(np.clip(shown, 0, 1), cmap=None if image.shape[-1] == 3 else "gray")
-    axes.set_title("input", fontsize=7)
-    axes.axis("off")
-    row = 1
-    for fmap, name, block in zip(maps, names, blocks):
-        for c in range(min(fmap.shape[-1], max_maps)):
-            axes = figure.add_subplot(grid[row + c // cols, c % cols])
-            axes.imshow(_normalise(fmap[..., c]), cmap="viridis")
-            axes.axis("off")
-            if c == 0:
-                axes.set_title(f"{name} {fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}", fontsize=7, loc="left")
-        row += block
-    return _save(figure, path)
-
-
-def first_conv_kernel(model: Any) -> tuple[str, np.ndarray]:
-    """The first layer with a 4-D kernel (kh, kw, in, out): a Conv2D or one of its kin."""
+def first_conv_kernel(model: Any, summary_names: Mapping[str, str] | None = None) -> tuple[str, np.ndarray]:
+    """The first layer with a 4-D kernel (kh, kw, in, out), a Conv2D or one of its kin, by
+    its summary name."""
     for layer in model.layers:
         for weight in getattr(layer, "weights", []):
             if len(weight.shape) == 4 and weight.name.endswith(("kernel", "depthwise_kernel")):
-                return layer.name, np.asarray(weight.numpy(), np.float32)
-    raise UserError(f"{model.name} has no convolution with a kernel to draw", "use --no-filters")
-
-
-def render_filters(model: Any, path: Path, max_filters: int = 64) -> Path:
-    name, kernel = first_conv_kernel(model)
-    count = min(kernel.shape[-1], max_filters)
-    cols = min(count, 8)
-    rows = math.ceil(count / cols)
-    figure = _figure(rows, cols, scale=0.9)
-    for i in range(count):
-        k = kernel[..., i]
-        axes = figure.add_subplot(rows, cols, i + 1)
-        if k.shape[-1] == 3:
-            axes.imshow(_normalise(k), interpolation="nearest")
-        else:
-            axes.imshow(_normalise(k.mean(axis=-1)), cmap="gray", interpolation="nearest")
-        axes.axis("off")
-    figure.suptitle(f"{name}: {kernel.shape[0]}x{kernel.shape[1]} filters, {kernel.shape[2]} input channel(s)",
-                    fontsize=8)
-    return _save(figure, path)
-
-
-def _save(figure: Any, path: Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UserError(f"{path}: the picture is written as PNG", "name the file .png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
-    return path
+                name = (summary_names or {}).get(layer.name, layer.name)
+                return name, np.asarray(weight.numpy(), np.float32)
+    raise UserError("the model has no convolution with a kernel to draw", "use --no-filters")

@@ -45,8 +45,8 @@ def _setup_logging(quiet: bool = False) -> None:
         logger.addHandler(handler)
 
 
-def spec_model(spec: str, overrides: tuple[str, ...] = ()) -> tuple[Any, str, Callable[[], Any]]:
-    """(document, model name, model factory) for a spec file; the seam tests replace."""
+def spec_model(spec: str, overrides: tuple[str, ...] = ()) -> tuple[Any, Callable[[], Any]]:
+    """(the compiled spec, a factory of its Keras model); compiling imports no TensorFlow."""
     from archspec.api import compile_spec
 
     compiled = compile_spec(spec, overrides)
@@ -55,7 +55,7 @@ def spec_model(spec: str, overrides: tuple[str, ...] = ()) -> tuple[Any, str, Ca
         from archspec.keras_backend.model_builder import build_model
         return build_model(compiled.graph)
 
-    return compiled.document, compiled.graph.name, factory
+    return compiled, factory
 
 
 def _spec_text(data: dict[str, Any], train: dict[str, Any]) -> str:
@@ -83,10 +83,6 @@ def _flag_overrides(train: dict[str, Any], **flags: Any) -> dict[str, Any]:
         if flags.get(key) is not None:
             train[key] = flags[key]
     return train
-
-
-_RESUME_FIXED = ("data", "validation_data", "batch_size", "seed", "strategy", "mixed_precision", "jit_compile",
-                 "steps_per_execution", "steps_per_epoch", "out", "overrides", "spec")
 
 
 @click.command("train")
@@ -128,7 +124,8 @@ def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
     from archspec.train.rundir import RunDir
     from archspec.train.runner import train_model
 
-    doc, name, factory = spec_model(spec, flags.pop("overrides"))
+    compiled, factory = spec_model(spec, flags.pop("overrides"))
+    doc, name = compiled.document, compiled.graph.name
     train = _flag_overrides(dict((doc.data or {}).get("train") or {}), **flags)
     cfg = resolve_config(train, locate=doc.loc, base_dir=Path(spec).resolve().parent)
     run = RunDir.create(name, flags.get("out"), runs_dir)
@@ -141,24 +138,32 @@ def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
 
 
 def _resume(run_dir: str, spec: str | None, flags: dict[str, Any]) -> Any:
+    """Continue a run. SPEC, --set and the flags may be given again; they must agree with
+    the run (see ``archspec.train.resume``), and only --epochs may change."""
+    from archspec.train.config import config_to_dict, resolve_config
+    from archspec.train.resume import check_same_network, check_settings, overlay_train
     from archspec.train.rundir import RunDir
     from archspec.train.runner import load_run_config, train_model
 
-    changed = [k for k in _RESUME_FIXED if flags.get(k) not in (None, (), False)]
-    if spec:
-        changed.insert(0, "SPEC")
-    if changed:
-        name = changed[0] if changed[0] == "SPEC" else "--" + changed[0].replace("_", "-")
-        raise UserError(f"--resume continues a run with its own spec and settings; {name} cannot be given",
-                        "only --epochs may change (to train longer)")
     run = RunDir.open(run_dir)
-    if not (run / "spec.yaml").is_file():
+    if flags.get("out"):
+        raise UserError("--out cannot be given with --resume", f"the run continues in its own directory, {run.path}")
+    run_spec = run / "spec.yaml"
+    if not run_spec.is_file():
         raise UserError(f"{run.path} has no spec.yaml", "is this a run directory written by archspec train?")
-    doc, name, factory = spec_model(str(run / "spec.yaml"))
+    compiled, factory = spec_model(str(run_spec))
+    given = compiled
+    overrides = flags.pop("overrides")
+    if spec or overrides:
+        given, _ = spec_model(spec or str(run_spec), overrides)
+        check_same_network(given.graph, compiled.graph)
     cfg = load_run_config(run)
-    if flags.get("epochs"):
-        cfg = cfg.replace(epochs=flags["epochs"])
-    return train_model(factory, cfg, run.path, resume=True, command=sys.argv, locate=doc.loc, name=name)
+    epochs = flags.pop("epochs") or cfg.epochs
+    train = overlay_train(config_to_dict(cfg), (given.document.data or {}).get("train"))
+    base = Path(spec).resolve().parent if spec else run.path
+    check_settings(cfg, resolve_config(_flag_overrides(train, **flags), locate=given.document.loc, base_dir=base))
+    return train_model(factory, cfg.replace(epochs=epochs), run.path, resume=True, command=sys.argv,
+                       locate=compiled.document.loc, name=compiled.graph.name)
 
 
 def _report(result: Any) -> None:
@@ -176,13 +181,15 @@ def _metric_text(values: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
 
 
-def _open_run(run_dir: str, which: str) -> tuple[Any, Any, Any]:
-    from archspec.train.inference import load_run_model
+def _open_run(run_dir: str, which: str) -> tuple[Any, Any, Any, Path]:
+    """(run directory, its train config, its saved model, the model's file)."""
+    from archspec.train.inference import load_run_model, model_file
     from archspec.train.rundir import RunDir
     from archspec.train.runner import load_run_config
 
     run = RunDir.open(run_dir)
-    return run, load_run_config(run), load_run_model(run, which)
+    path = model_file(run, which)
+    return run, load_run_config(run), load_run_model(run, path), path
 
 
 _model_option = click.option("--model", "which", type=click.Choice(["best", "last"]), default="best",
@@ -200,23 +207,27 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
     _quiet_tensorflow()
     _setup_logging()
     from archspec.train.config import parse_data_flag
-    from archspec.train.inference import evaluate_run, evaluation_config
+    from archspec.train.inference import evaluate_run, evaluation_config, saved_epoch
 
-    run, cfg, model = _open_run(run_dir, which)
+    run, cfg, model, path = _open_run(run_dir, which)
     source = parse_data_flag(data, spec_source=cfg.data.source) if data else None
-    metrics = evaluate_run(run, evaluation_config(cfg, source, batch_size), model, source is not None)
+    result = evaluate_run(run, evaluation_config(cfg, source, batch_size), model, source is not None)
+    epoch = saved_epoch(run, path)
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
-    else:
-        for key, value in metrics.items():
-            click.echo(f"{key}: {value:.4f}")
+        click.echo(json.dumps(result.as_json(path, epoch), indent=2))
+        return
+    click.echo(f"model: {path}" + (f" (after epoch {epoch})" if epoch else ""))
+    click.echo(f"data: {result.source}, {result.part}: {result.samples} samples")
+    for key, value in result.metrics.items():
+        click.echo(f"{key}: {value:.4f}")
 
 
 @click.command("predict")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--masks-dir", type=click.Path(file_okay=False), help="Segmentation: write each mask as a PNG here.")
+@click.option("--masks-dir", type=click.Path(file_okay=False),
+              help="Segmentation: write each mask here, a PNG of class ids with a colour per class.")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
 def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None, which: str,
@@ -224,17 +235,21 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     """Top-k classes, labels, values, masks or keypoints for image files."""
     _quiet_tensorflow()
     _setup_logging()
-    from archspec.train.inference import predict_images, save_mask
+    from archspec.train.inference import predict_images
+    from archspec.train.mask_png import write_mask
 
-    run, cfg, model = _open_run(run_dir, which)
+    run, cfg, model, _ = _open_run(run_dir, which)
+    if masks_dir and cfg.task != "segmentation":
+        raise click.UsageError(f"--masks-dir writes segmentation masks; this run's task is {cfg.task}")
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
     for prediction in predict_images(model, cfg.task, images, summary.get("class_names")):
         if as_json:
             click.echo(json.dumps(prediction.as_json(top_k)))
         else:
             click.echo(f"{prediction.path}: {prediction.describe(top_k)}")
-        if masks_dir and cfg.task == "segmentation":
-            click.echo(f"  mask: {save_mask(prediction, Path(masks_dir))}")
+        if masks_dir:
+            path = Path(masks_dir) / f"{Path(prediction.path).stem}.mask.png"
+            click.echo(f"  mask: {write_mask(prediction.class_mask(), path)}", err=as_json)
 
 
 @click.command("export")
@@ -252,7 +267,7 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
     from archspec.train.export import check_available, default_path, export_model, verify_export
 
     check_available(fmt)
-    run, _, model = _open_run(run_dir, which)
+    run, _, model, _ = _open_run(run_dir, which)
     path = export_model(model, fmt, Path(output) if output else default_path(run.path, fmt), [run.path], force)
     click.echo(f"exported {fmt}: {path}")
     if verify:
@@ -264,8 +279,10 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="activations.png", show_default=True)
-@click.option("--layers", help="Comma-separated layer names (default: the first four with spatial outputs).")
-@click.option("--max-maps", type=click.IntRange(min=1), default=16, show_default=True, help="Channels per layer.")
+@click.option("--layers", help="Comma-separated layer names as `archspec summary` prints them (block/layer), "
+                               "with explain's rules: a name inside blocks, a repeated entry's name, a glob "
+                               "(default: one layer per spatial resolution).")
+@click.option("--max-maps", type=click.IntRange(min=1), default=8, show_default=True, help="Channels per layer.")
 @click.option("--filters", "filters_path", type=click.Path(dir_okay=False),
               help="Where to draw the first layer's filters (default OUTPUT-filters.png).")
 @click.option("--no-filters", is_flag=True, help="Do not draw the filters.")
@@ -275,17 +292,35 @@ def activations_command(run_dir: str, image: str, output: str, layers: str | Non
     """Draw feature maps of chosen layers for IMAGE, and the learned first-layer filters."""
     _quiet_tensorflow()
     _setup_logging()
-    from archspec.train.activations import choose_layers, feature_maps, render_feature_maps, render_filters
+    from archspec.train.activation_pictures import render_feature_maps, render_filters
+    from archspec.train.activations import choose_layers, feature_maps, first_conv_kernel, map_layers
     from archspec.train.inference import load_image
 
-    _, _, model = _open_run(run_dir, which)
+    run, _, model, _ = _open_run(run_dir, which)
+    names = _summary_names(run)
     pixels = load_image(image, tuple(model.inputs[0].shape[1:]))
-    names = choose_layers(model, [n.strip() for n in layers.split(",")] if layers else None)
-    out = render_feature_maps(feature_maps(model, pixels, names), names, Path(output), pixels, max_maps)
-    click.echo(f"feature maps: {out}")
+    wanted = [n.strip() for n in layers.split(",") if n.strip()] if layers else None
+    chosen = choose_layers(map_layers(model, names), wanted, list(names.values()) if names else None)
+    out = render_feature_maps(feature_maps(model, pixels, chosen), chosen, Path(output), pixels, max_maps)
+    click.echo(f"feature maps: {out} ({', '.join(layer.name for layer in chosen)})")
     if not no_filters:
         target = Path(filters_path) if filters_path else Path(output).with_name(Path(output).stem + "-filters.png")
-        click.echo(f"filters: {render_filters(model, target)}")
+        click.echo(f"filters: {render_filters(*first_conv_kernel(model, names), target)}")
+
+
+def _summary_names(run: Any) -> dict[str, str] | None:
+    """Keras layer name -> the name ``archspec summary`` prints, from the run's spec.yaml
+    (None when the run has no spec that compiles: the Keras names are used then)."""
+    from archspec.api import compile_spec
+    from archspec.keras_backend.model_builder import keras_name
+
+    try:
+        graph = compile_spec(run / "spec.yaml").graph
+    except ArchspecError:
+        return None
+    names = {keras_name(node.name): node.name for node in graph.nodes}
+    names.update({keras_name(name): name for name in graph.inputs})
+    return names
 
 
 def add_commands(group: click.Group) -> None:

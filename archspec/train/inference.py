@@ -15,17 +15,22 @@ from archspec.train.rundir import RunDir
 log = logging.getLogger("archspec.train")
 
 
-def load_run_model(run: RunDir, which: str = "best") -> Any:
-    """``best.keras`` (or ``last.keras``) of a run; archspec's own layers are registered first.
-
-    Falls back to rebuilding the model from the run's spec.yaml and loading the weights."""
-    import keras
-
+def model_file(run: RunDir, which: str = "best") -> Path:
+    """``best.keras`` (or ``last.keras``) of a run; best falls back to last before any improvement."""
     path = run / f"{which}.keras"
     if not path.is_file() and which == "best" and (run / "last.keras").is_file():
         path = run / "last.keras"
     if not path.is_file():
         raise UserError(f"{run.path} has no {which}.keras", "did its first epoch finish? see metrics.json")
+    return path
+
+
+def load_run_model(run: RunDir, path: Path) -> Any:
+    """A run's saved model; archspec's own layers are registered first.
+
+    Falls back to rebuilding the model from the run's spec.yaml and loading the weights."""
+    import keras
+
     try:
         import archspec.keras_backend.custom_layers  # noqa: F401  (registers archspec's layers for loading)
     except ImportError:
@@ -47,6 +52,14 @@ def load_run_model(run: RunDir, which: str = "best") -> Any:
             raise UserError(f"cannot load {path} ({type(exc).__name__}: {exc})", "the file may be damaged") from None
 
 
+def saved_epoch(run: RunDir, path: Path) -> int | None:
+    """The epoch a run's best.keras or last.keras was saved after, from metrics.json."""
+    if not (run / "metrics.json").is_file():
+        return None
+    metrics = run.read_json("metrics.json")
+    return metrics.get("best_epoch") if path.name == "best.keras" else metrics.get("epoch")
+
+
 def evaluation_config(cfg: TrainConfig, data: dict[str, Any] | None, batch_size: int | None) -> TrainConfig:
     """The run's data settings for evaluation: a given source is evaluated whole."""
     changes: dict[str, Any] = {"augment": cfg.data.augment}
@@ -58,7 +71,22 @@ def evaluation_config(cfg: TrainConfig, data: dict[str, Any] | None, batch_size:
     return cfg.replace(data=replace(cfg.data, **changes))
 
 
-def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) -> dict[str, float]:
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of a model, with the data they were measured on."""
+
+    source: str                 # e.g. builtin:digits
+    part: str                   # which part of it: the run's validation split, ..., all samples
+    samples: int
+    metrics: dict[str, float]
+
+    def as_json(self, model: Path, epoch: int | None) -> dict[str, Any]:
+        return {"model": str(model), "epoch": epoch,
+                "data": {"source": self.source, "part": self.part, "samples": self.samples},
+                "metrics": self.metrics}
+
+
+def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) -> Evaluation:
     """Keras metrics of ``model`` on the run's validation data, or on a whole given source."""
     from archspec.train.datasets import ModelIO, build_data
     from archspec.train.objects import build_loss, build_metrics
@@ -67,13 +95,33 @@ def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) 
     io = ModelIO.of(model)
     activation = output_activation(model)
     bundle = build_data(cfg, io, lambda path: None)
+    _check_same_classes(run, bundle.summary)
     pipeline = bundle.train if given_source else bundle.validation
     if pipeline is None:
         raise UserError("the run has no validation data to evaluate on", "pass --data SOURCE")
     model.compile(loss=build_loss(cfg, activation, lambda p: None),
                   metrics=build_metrics(cfg, io.output_shape[-1], activation, lambda p: None))
     results = model.evaluate(pipeline.evaluate(), return_dict=True, verbose=0)
-    return {k: float(v) for k, v in results.items()}
+    summary = bundle.summary
+    if given_source:
+        source, part = summary["source"], "all samples"
+    elif summary["validation_source"]:
+        source, part = summary["validation_source"], "the run's validation source"
+    else:
+        source = summary["source"]
+        part = f"the run's validation split ({cfg.data.validation_split:.0%} held out with seed {cfg.seed})"
+    return Evaluation(source, part, pipeline.size, {k: float(v) for k, v in results.items()})
+
+
+def _check_same_classes(run: RunDir, summary: dict[str, Any]) -> None:
+    """Named classes must be the ones the model was trained on, in the same order."""
+    trained = run.read_json("data.json").get("class_names") if (run / "data.json").is_file() else None
+    given = summary.get("class_names")
+    if trained and given and list(trained) != list(given):
+        raise UserError(f"{summary['source']} has the classes {', '.join(given)} but the model was trained on "
+                        f"{', '.join(trained)}; label i would mean another class",
+                        "evaluate on data with the run's classes, in the same order (train.data.source.class_names "
+                        "sets the order of image folders)")
 
 
 def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
@@ -112,6 +160,10 @@ class Prediction:
     def _name(self, i: int) -> str:
         return str(self.class_names[i]) if self.class_names and i < len(self.class_names) else str(i)
 
+    def class_mask(self) -> np.ndarray:
+        """Segmentation: the (H, W) class id of each pixel."""
+        return self.output.argmax(-1)
+
     def describe(self, k: int = 3) -> str:
         if self.task == "classification":
             return ", ".join(f"{n} ({p:.3f})" for n, p in self.top(k))
@@ -121,7 +173,7 @@ class Prediction:
         if self.task == "regression":
             return ", ".join(f"{v:.4g}" for v in self.output.ravel())
         if self.task == "segmentation":
-            mask = self.output.argmax(-1)
+            mask = self.class_mask()
             ids, counts = np.unique(mask, return_counts=True)
             return ", ".join(f"{self._name(int(i))} {c / mask.size:.1%}" for i, c in zip(ids, counts))
         peaks = []
@@ -137,7 +189,7 @@ class Prediction:
             out["top"] = [{"class": n, "probability": p} for n, p in self.top(k if self.task == "classification"
                                                                                else len(self.output))]
         elif self.task == "segmentation":
-            out["mask"] = self.output.argmax(-1).tolist()
+            out["mask"] = self.class_mask().tolist()
         else:
             out["output"] = self.output.tolist()
         return out
@@ -157,16 +209,3 @@ def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Seq
     elif output_activation(model) == "linear" and task == "multilabel":
         outputs = 1.0 / (1.0 + np.exp(-outputs))
     return [Prediction(str(p), task, o, class_names) for p, o in zip(paths, outputs)]
-
-
-def save_mask(prediction: Prediction, folder: Path) -> Path:
-    """Write a segmentation prediction as a PNG of class ids (scaled to be visible)."""
-    from PIL import Image
-
-    from archspec.train.rundir import atomic_write
-    mask = prediction.output.argmax(-1).astype(np.uint8)
-    scale = 255 // max(int(prediction.output.shape[-1]) - 1, 1)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{Path(prediction.path).stem}.mask.png"
-    atomic_write(path, lambda tmp: Image.fromarray(mask * scale).save(tmp, format="PNG"))
-    return path

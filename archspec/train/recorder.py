@@ -105,7 +105,7 @@ class Recorder:
 
     def draw(self) -> None:
         if self.run is not None and self.history:
-            draw_curves(self.history, self.run / "curves.png", self.title)
+            draw_curves(self.history, self.run / "curves.png", self.title, self.monitor, self.best_epoch)
             self._last_curves = time.monotonic()
 
     def finish(self, status: str) -> None:

@@ -86,7 +86,8 @@ def _fit(s: Session, run: RunDir, resume: bool, spec_text: str | None, command: 
                         title=name or s.model.name)
     first = resumed.epoch if resumed else 0
     if first >= s.cfg.epochs:
-        log.info("the run already completed %d epochs; pass --epochs N to train longer", first)
+        log.info("the run already completed %s; pass --epochs N to train longer",
+                 "1 epoch" if first == 1 else f"{first} epochs")
         recorder.finish("completed")
         return _result(run, s, recorder, "completed")
     all_callbacks = [*callbacks, *user_callbacks, *tensorboard_callback(run), keras_callback(recorder)]

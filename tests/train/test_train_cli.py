@@ -27,7 +27,8 @@ def lenet_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = _cli("train", LENET, "--data", "builtin:digits", "--epochs", "1", "--steps-per-epoch", "8",
                   "--set", "train.data.batch_size=32", "--set", "train.deterministic=false", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "resized to 32x32x1" in result.stderr and "batch 32 global" in result.stderr
+    assert "resized from 8x8 to 32x32x1 (resize: builtin default)" in result.stderr
+    assert "batch 32 global" in result.stderr
     assert "completed after epoch 1: val_accuracy" in result.stdout
     yield out
     from tensorflow.python.framework import config
@@ -52,18 +53,42 @@ def test_train_writes_the_resolved_spec(lenet_run: Path) -> None:
     assert json.loads((lenet_run / "run.json").read_text())["command"]
 
 
-def test_evaluate_predict_and_activations(lenet_run: Path, digit_png: Path, tmp_path: Path) -> None:
-    result = _cli("evaluate", str(lenet_run), "--json")
+def test_evaluate_says_which_model_data_and_samples(lenet_run: Path) -> None:
+    result = _cli("evaluate", str(lenet_run))
     assert result.exit_code == 0, result.output
-    assert set(json.loads(result.stdout)) == {"accuracy", "loss"}
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"model: {lenet_run / 'best.keras'} (after epoch 1)"
+    assert lines[1] == "data: builtin:digits, the run's validation split (20% held out with seed 0): 359 samples"
+    assert {line.split(":")[0] for line in lines[2:]} == {"accuracy", "loss"}
+    result = _cli("evaluate", str(lenet_run), "--json", "--data", "builtin:digits", "--model", "last")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["model"] == str(lenet_run / "last.keras") and report["epoch"] == 1
+    assert report["data"] == {"source": "builtin:digits", "part": "all samples", "samples": 1797}
+    assert set(report["metrics"]) == {"accuracy", "loss"}
+
+
+def test_class_counts_must_match_the_output_units(lenet_run: Path, tmp_path: Path) -> None:
+    message = "builtin:shapes has 3 classes (circle, square, triangle) but the model's output has 10 units"
+    result = _cli("evaluate", str(lenet_run), "--data", "builtin:shapes")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    result = _cli("train", LENET, "--data", "builtin:shapes", "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert "give the last layer 3 units" in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_predict_and_activations(lenet_run: Path, digit_png: Path, tmp_path: Path) -> None:
     result = _cli("predict", str(lenet_run), str(digit_png), "--top-k", "2")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{digit_png}: ") and result.stdout.count("(0.") == 2
     maps = tmp_path / "maps.png"
-    result = _cli("activations", str(lenet_run), str(digit_png), "-o", str(maps), "--layers", "c1,c3")
+    result = _cli("activations", str(lenet_run), str(digit_png), "-o", str(maps))
     assert result.exit_code == 0, result.output
+    assert f"feature maps: {maps} (c1, s2, c3, s4)" in result.stdout  # one layer per resolution
     for path in (maps, tmp_path / "maps-filters.png"):
         assert path.read_bytes()[:4] == b"\x89PNG"
+    result = _cli("predict", str(lenet_run), str(digit_png), "--masks-dir", str(tmp_path / "masks"))
+    assert result.exit_code == 2 and "this run's task is classification" in result.stderr
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite", "onnx"])
@@ -81,7 +106,11 @@ def test_export_loads_back_with_the_same_predictions(lenet_run: Path, tmp_path: 
 def test_resume_refuses_changed_settings(lenet_run: Path) -> None:
     result = _cli("train", "--resume", str(lenet_run), "--batch-size", "8")
     assert result.exit_code == 2
-    assert "--batch-size cannot be given; only --epochs may change" in result.stderr
+    assert "the settings given differ from the run's: train.data.batch_size: 8 (the run has 32)" in result.stderr
+    assert "only --epochs may change" in result.stderr
+    result = _cli("train", LENET, "--resume", str(lenet_run), "--data", "builtin:shapes")
+    assert result.exit_code == 2
+    assert "train.data.source: {'builtin': 'shapes'} (the run has {'builtin': 'digits'})" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [

@@ -128,3 +128,22 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
     with pytest.raises(RunFailure, match="cannot write .*metrics.json: No space left on device.*previous version"):
         atomic_write(target, disk_full)
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_resume_compares_networks_not_text() -> None:
+    from archspec.api import compile_text
+    from archspec.train.resume import network_differences
+
+    spec = "archspec: 1\nname: n\ninput: [8, 8, 1]\nvars: {w: 4}\nlayers:\n" \
+           "  - Conv2D: {filters: $w, kernel_size: 3}\n    name: c\n  - Flatten\n  - Dense: {units: 3}\n    name: d\n"
+    run = compile_text(spec).graph
+    same = compile_text(spec.replace("vars: {w: 4}", "vars: {w: 2, x: 0}").replace("$w", "\"${2 * w}\"")).graph
+    assert network_differences(same, run) == []
+    wider = compile_text(spec.replace("{w: 4}", "{w: 5}"), "wide.yaml").graph
+    [(message, loc)] = network_differences(wider, run)
+    assert message == "layer 'c': filters is 5 here but 4 in the run" and (loc.file, loc.line) == ("wide.yaml", 6)
+    other = compile_text(spec.replace("[8, 8, 1]", "[9, 9, 1]").replace("name: d", "name: e")).graph
+    messages = [m for m, _ in network_differences(other, run)]
+    assert messages[0] == "the inputs are input [9, 9, 1] here but input [8, 8, 1] in the run"
+    assert "layer 'e' (Dense) is not in the run's network" in messages
+    assert "the run's network has layer 'd' (Dense), which this spec lacks" in messages
