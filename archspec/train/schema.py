@@ -25,7 +25,8 @@ def _keras_object(what: str, example: str) -> dict[str, Any]:
             {"type": "object", "minProperties": 1, "maxProperties": 1,
              "description": "{ClassName: {arguments}}",
              "additionalProperties": {"type": ["object", "null"],
-                                      "description": "the constructor's keyword arguments"}},
+                                      "description": "the constructor's keyword arguments as a mapping, "
+                                                     "{argument: value, ...}, or nothing for the defaults"}},
         ],
     }
 
