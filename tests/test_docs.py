@@ -1,8 +1,9 @@
 """The documentation keeps its promises.
 
-Every spec example in docs/spec-language.md compiles, or fails with the message written above
-it (``<!-- error: FRAGMENT -->``); every other YAML example there is valid YAML as archspec
-reads it; every relative link in the README and docs names a file of the repository (and a
+Every spec example in docs/spec-language.md compiles without a warning, or fails with the
+message written above it (``<!-- error: FRAGMENT -->``), or compiles with the warning written
+above it (``<!-- warning: FRAGMENT -->``); every other YAML example there is valid YAML as
+archspec reads it; every relative link in the README and docs names a file of the repository (and a
 heading, when it names one); and no document points at anything users do not have.
 """
 from __future__ import annotations
@@ -22,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC_LANGUAGE = ROOT / "docs" / "spec-language.md"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 
-# A fenced YAML example, optionally marked just above as a mistake with the message it gives.
-_EXAMPLE = re.compile(r"(?:<!-- error: (?P<error>.*?) -->\n)?```yaml\n(?P<body>.*?)^```", re.S | re.M)
-_MARKER = re.compile(r"<!-- error: ")
+# A fenced YAML example, optionally marked just above with the error or warning it gives.
+_EXAMPLE = re.compile(r"(?:<!-- (?P<mark>error|warning): (?P<message>.*?) -->\n)?```yaml\n(?P<body>.*?)^```",
+                      re.S | re.M)
+_MARKER = re.compile(r"<!-- (?:error|warning): ")
 _FENCED = re.compile(r"^```.*?^```", re.S | re.M)
 _LINK = re.compile(r"\]\(([^)#:]+)(?:#[^)]*)?\)")  # relative links: no scheme, not only an anchor
 _ANCHORED = re.compile(r"\]\(([^)#:]*)#([^)]*)\)")
@@ -34,7 +36,8 @@ _ANCHORED = re.compile(r"\]\(([^)#:]*)#([^)]*)\)")
 class Example:
     line: int
     text: str
-    error: Optional[str]  # the message fragment a mistake must produce; None: it must compile
+    mark: Optional[str]     # "error" or "warning": what the example must produce; None: neither
+    message: Optional[str]  # the fragment that error or warning contains
 
     @property
     def is_spec(self) -> bool:
@@ -45,7 +48,7 @@ class Example:
 
 def examples(text: str) -> list[Example]:
     """The fenced YAML examples of a Markdown text, with the line where each body starts."""
-    return [Example(text.count("\n", 0, m.start("body")) + 1, m.group("body"), m.group("error"))
+    return [Example(text.count("\n", 0, m.start("body")) + 1, m.group("body"), m.group("mark"), m.group("message"))
             for m in _EXAMPLE.finditer(text)]
 
 
@@ -55,28 +58,33 @@ FRAGMENTS = [e for e in EXAMPLES if not e.is_spec]
 
 
 def _id(example: Example) -> str:
-    return f"line{example.line}" + ("-error" if example.error else "")
+    return f"line{example.line}" + (f"-{example.mark}" if example.mark else "")
 
 
-def test_the_reference_has_examples_of_both_kinds() -> None:
-    assert len([e for e in SPECS if e.error is None]) >= 8
-    assert len([e for e in SPECS if e.error is not None]) >= 5
+def test_the_reference_has_examples_of_every_kind() -> None:
+    marks = [e.mark for e in SPECS]
+    assert marks.count(None) >= 8 and marks.count("error") >= 5 and marks.count("warning") >= 1
 
 
-def test_every_error_marker_belongs_to_a_spec_example() -> None:
-    marked = [e for e in EXAMPLES if e.error is not None]
+def test_every_marker_belongs_to_a_spec_example() -> None:
+    marked = [e for e in EXAMPLES if e.mark is not None]
     assert len(_MARKER.findall(SPEC_LANGUAGE.read_text(encoding="utf-8"))) == len(marked)
     assert all(e.is_spec for e in marked)
 
 
 @pytest.mark.parametrize("example", SPECS, ids=[_id(e) for e in SPECS])
 def test_spec_example(example: Example) -> None:
-    if example.error is None:
-        compile_text(example.text, f"spec-language.md:{example.line}")
+    path = f"example-at-line-{example.line}.yaml"
+    if example.mark == "error":
+        with pytest.raises(SpecErrors) as raised:
+            compile_text(example.text, path)
+        assert example.message in raised.value.format(all_errors=True)
         return
-    with pytest.raises(SpecErrors) as raised:
-        compile_text(example.text, "example.yaml")
-    assert example.error in raised.value.format(all_errors=True)
+    warnings = "\n".join(w.format() for w in compile_text(example.text, path).analysis.warnings)
+    if example.mark == "warning":
+        assert example.message in warnings
+    else:
+        assert not warnings, "an example shown as valid warns"
 
 
 @pytest.mark.parametrize("example", FRAGMENTS, ids=[_id(e) for e in FRAGMENTS])
@@ -86,7 +94,7 @@ def test_fragment_is_yaml(example: Example) -> None:
 
 def test_the_extraction_sees_marked_mistakes() -> None:
     found = examples("<!-- error: duplicate key 'a' -->\n```yaml\narchspec: 1\na: 1\na: 2\n```\n")
-    assert found == [Example(3, "archspec: 1\na: 1\na: 2\n", "duplicate key 'a'")]
+    assert found == [Example(3, "archspec: 1\na: 1\na: 2\n", "error", "duplicate key 'a'")]
     assert found[0].is_spec and not examples("```yaml\nlayers: []\n```\n")[0].is_spec
 
 
