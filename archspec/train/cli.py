@@ -99,7 +99,8 @@ def _flag_overrides(train: dict[str, Any], **flags: Any) -> dict[str, Any]:
 @click.option("--runs-dir", default="runs", show_default=True, type=click.Path(file_okay=False),
               help="Where new run directories go.")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN_DIR",
-              help="Continue a run from its last intact checkpoint.")
+              help="Continue a run from its last intact checkpoint; SPEC and the other options may be given "
+                   "again and must match the run (only --epochs may change).")
 @click.option("--strategy", type=click.Choice(STRATEGIES), help="tf.distribute strategy.")
 @click.option("--mixed-precision/--no-mixed-precision", default=None, help="mixed_float16 on GPU, bfloat16 on CPU.")
 @click.option("--jit-compile/--no-jit-compile", default=None, help="XLA-compile the training step.")
@@ -146,8 +147,9 @@ def _resume(run_dir: str, spec: str | None, flags: dict[str, Any]) -> Any:
     from archspec.train.runner import load_run_config, train_model
 
     run = RunDir.open(run_dir)
-    if flags.get("out"):
-        raise UserError("--out cannot be given with --resume", f"the run continues in its own directory, {run.path}")
+    if flags.get("out") and Path(flags["out"]).resolve() != run.path.resolve():
+        raise UserError(f"--out {flags['out']} is not the run being resumed",
+                        f"the run continues in its own directory, {run.path}")
     run_spec = run / "spec.yaml"
     if not run_spec.is_file():
         raise UserError(f"{run.path} has no spec.yaml", "is this a run directory written by archspec train?")

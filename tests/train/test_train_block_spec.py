@@ -100,9 +100,11 @@ def test_activations_name_errors(run: Path, digit: Path, tmp_path: Path, request
 def test_resume_accepts_the_runs_own_spec(run: Path, spec: Path, tmp_path: Path) -> None:
     reformatted = tmp_path / "same.yaml"  # another file, comments and layout: the same network
     reformatted.write_text("# the same network\n" + SPEC.replace("{filters: 4}", "{filters: 4}   # four"))
-    result = _cli("train", str(reformatted), "--data", "builtin:digits", "--resume", str(run))
-    assert result.exit_code == 0, result.output
+    result = _cli("train", str(reformatted), "--data", "builtin:digits", "--out", str(run), "--resume", str(run))
+    assert result.exit_code == 0, result.output  # the command that started the run, repeated with --resume
     assert "the run already completed 1 epoch; pass --epochs N to train longer" in result.stderr
+    result = _cli("train", str(reformatted), "--out", str(tmp_path / "elsewhere"), "--resume", str(run))
+    assert result.exit_code == 2 and "is not the run being resumed" in result.stderr
 
 
 def test_resume_refuses_another_network_at_its_line(run: Path, tmp_path: Path) -> None:
