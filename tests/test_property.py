@@ -22,6 +22,8 @@ def windowed_layer(draw: st.DrawFn, n: int) -> dict:
     if kind == "Conv" and n == 1:
         paddings.append("causal")
     padding = draw(st.sampled_from(paddings))
+    if kind == "MaxPool" and isinstance(padding, int):
+        padding = min(padding, min(kernel) - 1)  # a window of padding only has no maximum: refused
     args: dict = {"strides": stride, "padding": padding}
     if kind in ("MaxPool", "AvgPool"):
         pool = "Max" if kind == "MaxPool" else "Average"
@@ -68,9 +70,10 @@ def test_random_specs_agree_with_keras(text: str) -> None:
     try:
         compiled = compile_text(text)
     except SpecErrors as exc:
-        # The only refusal a generated spec may get: a size reached 0 (the next test checks
-        # that Keras refuses those too). Anything else is a bug.
-        assert "would be" in exc.format(True), exc.format(True) + "\n" + text
+        # The only refusals a generated spec may get: a size reached 0, or a mirrored padding
+        # wider than the axis it mirrors (the next test checks that Keras refuses those too).
+        # Anything else is a bug.
+        assert "would be" in exc.format(True) or "is too wide for" in exc.format(True), exc.format(True) + "\n" + text
         assume(False)
     model = build_model(compiled.graph)
     assert verify(model, compiled.analysis) == [], text
@@ -92,7 +95,8 @@ def test_keras_refuses_what_the_analysis_refuses(text: str) -> None:
     except SpecErrors as exc:
         # Keras lets a transposed convolution produce a zero-length axis without complaint; we
         # refuse it (a layer with no output is a mistake), so those cases are not compared.
-        assume("would be" in exc.format(True) and "Transpose" not in exc.format(True))
+        message = exc.format(True)
+        assume(("would be" in message or "is too wide for" in message) and "Transpose" not in message)
     graph = lower(load_text(text))
     with pytest.raises(Exception):
         build_model(graph)

@@ -19,7 +19,8 @@ IMG = [12, 10, 4]
 
 def spec(kind: str, args: dict, shape: list = IMG) -> str:
     """A one-layer spec; the layer's arguments are on line 5, from column 5."""
-    return f"archspec: 1\nname: edge\ninput: {json.dumps(shape)}\nlayers:\n  - {kind}: {json.dumps(args)}\n    name: l\n"
+    return (f"archspec: 1\nname: edge\ninput: {json.dumps(shape)}\nlayers:\n  - {kind}: {json.dumps(args)}\n"
+            "    name: l\n")
 
 
 def arg_column(kind: str, args: dict, arg: str) -> int:
@@ -37,10 +38,12 @@ def error_of(text: str) -> SpecErrors:
 # Keras builds these and TensorFlow's own CPU kernels refuse them (checked below by running them).
 WARNED = [("DepthwiseConv2D", {"kernel_size": 3, "strides": [2, 1]}, "strides", "equal strides"),
           ("SeparableConv2D", {"filters": 3, "kernel_size": 3, "strides": [1, 3]}, "strides", "equal strides"),
-          ("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": 2}, "dilation_rate", "dilation_rate > 1"),
+          ("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": 2}, "dilation_rate",
+           "dilation_rate > 1"),
           ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": [1, 2]}, "dilation_rate",
            "dilation_rate > 1"),
-          ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "dilation_rate": 2}, "dilation_rate", "dilation_rate > 1")]
+          ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "dilation_rate": 2}, "dilation_rate",
+           "dilation_rate > 1")]
 # Their neighbours that every kernel runs: no warning.
 QUIET = [("DepthwiseConv2D", {"kernel_size": 3, "strides": 2, "dilation_rate": 2}),
          ("DepthwiseConv2D", {"kernel_size": 3, "strides": [2, 1], "dilation_rate": [1, 2]}),
