@@ -96,8 +96,8 @@ def padding_arg(n: int, modes: list[str], extended: bool = True, default: str = 
         pair = {"type": "array", "items": _NONNEG_INT, "minItems": 2, "maxItems": 2}
         options += [_NONNEG_INT,
                     {"type": "array", "items": {"oneOf": [_NONNEG_INT, pair]}, "minItems": n, "maxItems": n}]
-        expects += (f", an integer >= 0 (zeros on every side), or a list of {n} items, each an "
-                    "integer or a [before, after] pair")
+        items = "one item, an integer" if n == 1 else f"{n} items, each an integer"
+        expects += f", an integer >= 0 (the same pad on every side), or a list of {items} or a [before, after] pair"
     words = {"valid": "'valid' (none)", "same": "'same' (output = ceil(input/stride))",
              "causal": "'causal' (pads the start only)"}
     generated = ("Padding: " + ", ".join(words[m] for m in modes) + ", as in Keras"
