@@ -50,14 +50,6 @@ class Field:
     def rank(self) -> int:
         return len(self.size)
 
-    def as_json(self) -> dict:
-        out = {"receptive_field": [_num(v) for v in self.size],
-               "effective_stride": [_num(v) for v in self.stride],
-               "effective_padding": [_num(v) for v in self.padding]}
-        if self.note:
-            out["receptive_field_note"] = self.note
-        return out
-
 
 @dataclass(frozen=True)
 class Step:
@@ -290,22 +282,5 @@ def layer_field(info: LayerInfo, inputs: Sequence[Field]) -> Field:
     return replace(apply(inputs[0], step, in_axes, out_rank), note="")  # a note belongs to its merge
 
 
-def json_fields(fields: Mapping[str, Field]) -> dict[str, dict]:
-    """Per-layer JSON entries: receptive_field, effective_stride, effective_padding (lists)."""
-    return {name: f.as_json() for name, f in fields.items()}
-
-
-def short(values: Sequence[Optional[Num]]) -> str:
-    """A compact cell: one number when every axis agrees, else ``7x3``; ``?`` unknown.
-
-    >>> short((212, 212)), short((7, 3)), short((None,)), short(())
-    ('212', '7x3', '?', '-')
-    """
-    if not values:
-        return "-"
-    shown = ["?" if v is None else str(_num(v)) for v in values]
-    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
-
-
 __all__ = ["Field", "Step", "origin", "grow", "shift", "same_before", "centre", "layer_step", "apply", "merge",
-           "receptive_fields", "layer_field", "json_fields", "short", "reshaped"]
+           "receptive_fields", "layer_field", "reshaped"]
