@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -18,10 +17,6 @@ import click
 from archspec.errors import ArchspecError, UserError
 from archspec.io import force_option
 from archspec.train.schema import STRATEGIES
-
-
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -109,7 +104,6 @@ def _flag_overrides(train: dict[str, Any], **flags: Any) -> dict[str, Any]:
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 def train_command(spec: str | None, resume: str | None, quiet: bool, runs_dir: str, **flags: Any) -> None:
     """Train the model of SPEC; writes a run directory (or continues one with --resume)."""
-    _quiet_tensorflow()
     _setup_logging(quiet)
     if resume:
         result = _resume(resume, spec, flags)
@@ -206,7 +200,6 @@ _model_option = click.option("--model", "which", type=click.Choice(["best", "las
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, which: str, as_json: bool) -> None:
     """Metrics of a run's model on held-out data."""
-    _quiet_tensorflow()
     _setup_logging()
     from archspec.train.config import parse_data_flag
     from archspec.train.inference import evaluate_run, evaluation_config, saved_epoch
@@ -235,7 +228,6 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None, which: str,
                     as_json: bool) -> None:
     """Top-k classes, labels, values, masks or keypoints for image files."""
-    _quiet_tensorflow()
     _setup_logging()
     from archspec.train.inference import predict_images
     from archspec.train.mask_png import write_mask
@@ -264,7 +256,6 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
 @force_option
 def export_command(run_dir: str, fmt: str, output: str | None, which: str, verify: bool, force: bool) -> None:
     """Export a run's model with Keras's model.export (SavedModel, TFLite/LiteRT, ONNX)."""
-    _quiet_tensorflow()
     _setup_logging()
     from archspec.train.export import check_available, default_path, export_model, verify_export
 
@@ -292,7 +283,6 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
 def activations_command(run_dir: str, image: str, output: str, layers: str | None, max_maps: int,
                         filters_path: str | None, no_filters: bool, which: str) -> None:
     """Draw feature maps of chosen layers for IMAGE, and the learned first-layer filters."""
-    _quiet_tensorflow()
     _setup_logging()
     from archspec.train.activation_pictures import render_feature_maps, render_filters
     from archspec.train.activations import choose_layers, feature_maps, first_conv_kernel, map_layers
