@@ -225,8 +225,9 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
               help="Segmentation: write each mask here, a PNG of class ids with a colour per class.")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
+@force_option
 def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None, which: str,
-                    as_json: bool) -> None:
+                    as_json: bool, force: bool) -> None:
     """Top-k classes, labels, values, masks or keypoints for image files."""
     _setup_logging()
     from archspec.train.inference import predict_images
@@ -235,6 +236,7 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     run, cfg, model, _ = _open_run(run_dir, which)
     if masks_dir and cfg.task != "segmentation":
         raise click.UsageError(f"--masks-dir writes segmentation masks; this run's task is {cfg.task}")
+    mask_paths = _mask_paths(images, masks_dir, force) if masks_dir else {}
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
     for prediction in predict_images(model, cfg.task, images, summary.get("class_names")):
         if as_json:
@@ -242,8 +244,25 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
         else:
             click.echo(f"{prediction.path}: {prediction.describe(top_k)}")
         if masks_dir:
-            path = Path(masks_dir) / f"{Path(prediction.path).stem}.mask.png"
+            path = mask_paths[prediction.path]
             click.echo(f"  mask: {write_mask(prediction.class_mask(), path)}", err=as_json)
+
+
+def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool) -> dict[str, Path]:
+    """Where each image's mask goes (``STEM.mask.png``), checked before anything is written:
+    never over an input image or another image's mask, an existing file only with --force."""
+    from archspec.io import check_output
+
+    paths: dict[str, Path] = {}
+    for image in images:
+        path = Path(masks_dir) / f"{Path(image).stem}.mask.png"
+        clash = next((other for other, taken in paths.items() if taken == path), None)
+        if clash is not None:
+            raise UserError(f"{image} and {clash} would both write their mask to {path}",
+                            "rename one of the images, or predict them in separate runs of the command")
+        check_output(path, images, force)
+        paths[image] = path
+    return paths
 
 
 @click.command("export")
@@ -280,14 +299,20 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
               help="Where to draw the first layer's filters (default OUTPUT-filters.png).")
 @click.option("--no-filters", is_flag=True, help="Do not draw the filters.")
 @_model_option
+@force_option
 def activations_command(run_dir: str, image: str, output: str, layers: str | None, max_maps: int,
-                        filters_path: str | None, no_filters: bool, which: str) -> None:
+                        filters_path: str | None, no_filters: bool, which: str, force: bool) -> None:
     """Draw feature maps of chosen layers for IMAGE, and the learned first-layer filters."""
     _setup_logging()
     from archspec.train.activation_pictures import render_feature_maps, render_filters
     from archspec.train.activations import choose_layers, feature_maps, first_conv_kernel, map_layers
+    from archspec.io import check_output
     from archspec.train.inference import load_image
 
+    target = None if no_filters else \
+        Path(filters_path) if filters_path else Path(output).with_name(Path(output).stem + "-filters.png")
+    for picture in filter(None, (Path(output), target)):
+        check_output(picture, [image], force)
     run, _, model, _ = _open_run(run_dir, which)
     names = _summary_names(run)
     pixels = load_image(image, tuple(model.inputs[0].shape[1:]))
@@ -295,8 +320,7 @@ def activations_command(run_dir: str, image: str, output: str, layers: str | Non
     chosen = choose_layers(map_layers(model, names), wanted, list(names.values()) if names else None)
     out = render_feature_maps(feature_maps(model, pixels, chosen), chosen, Path(output), pixels, max_maps)
     click.echo(f"feature maps: {out} ({', '.join(layer.name for layer in chosen)})")
-    if not no_filters:
-        target = Path(filters_path) if filters_path else Path(output).with_name(Path(output).stem + "-filters.png")
+    if target is not None:
         click.echo(f"filters: {render_filters(*first_conv_kernel(model, names), target)}")
 
 

@@ -91,6 +91,20 @@ def test_predict_and_activations(lenet_run: Path, digit_png: Path, tmp_path: Pat
     assert result.exit_code == 2 and "this run's task is classification" in result.stderr
 
 
+def test_activations_never_overwrite_the_image_or_an_earlier_picture(lenet_run: Path, digit_png: Path,
+                                                                     tmp_path: Path) -> None:
+    before = digit_png.read_bytes()
+    result = _cli("activations", str(lenet_run), str(digit_png), "-o", str(digit_png), "--force")
+    assert result.exit_code == 2 and "is an input of this command" in result.stderr
+    assert digit_png.read_bytes() == before
+    maps = tmp_path / "again.png"
+    maps.write_bytes(b"keep")
+    result = _cli("activations", str(lenet_run), str(digit_png), "-o", str(maps), "--no-filters")
+    assert result.exit_code == 2 and "already exists" in result.stderr and maps.read_bytes() == b"keep"
+    result = _cli("activations", str(lenet_run), str(digit_png), "-o", str(maps), "--no-filters", "--force")
+    assert result.exit_code == 0 and maps.read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite", "onnx"])
 def test_export_loads_back_with_the_same_predictions(lenet_run: Path, tmp_path: Path, fmt: str) -> None:
     if fmt == "onnx":

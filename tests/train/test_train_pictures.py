@@ -120,3 +120,17 @@ def test_predict_writes_colour_masks(segmentation_run: Path, tmp_path: Path) -> 
     with Image.open(tmp_path / "masks" / "shape.mask.png") as mask:
         assert mask.mode == "P" and mask.size == (16, 16)
         assert set(np.unique(np.asarray(mask))) <= {0, 1, 2, 3}
+
+
+
+def test_predict_masks_never_overwrite_each_other(segmentation_run: Path, tmp_path: Path) -> None:
+    from archspec.cli import main
+
+    images = [tmp_path / folder / "shape.png" for folder in ("a", "b")]
+    for image in images:
+        image.parent.mkdir()
+        write_png(image, np.zeros((16, 16), np.uint8))
+    result = CliRunner().invoke(main, ["predict", str(segmentation_run), *map(str, images), "--masks-dir",
+                                       str(tmp_path / "masks")])
+    assert result.exit_code == 2 and "would both write their mask to" in result.output
+    assert not (tmp_path / "masks").exists()
