@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import get_close_matches
 from enum import IntEnum
-from typing import Iterable, Sequence, TypeVar
+from typing import Any, Iterable, Sequence, TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -154,6 +154,16 @@ def _unique(errors: Iterable[ArchspecError]) -> list[ArchspecError]:
     return out
 
 
+def shown(value: Any, width: int = 60) -> str:
+    """A value as a message quotes it, cut to ``width`` characters: a spec may hold megabytes.
+
+    >>> shown([1, 2]), shown("x" * 100, 20)
+    ('[1, 2]', "'xxxxxxxxxxxxxxxx... (102 characters)")
+    """
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width - 3]}... ({len(text):,} characters)"
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
     """A hint naming the closest choice, or None.
 
@@ -162,6 +172,8 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
     >>> did_you_mean("xyz", ["Conv2D"]) is None
     True
     """
+    if len(word) > 3 * max(map(len, choices), default=0):
+        return None  # too long to be within difflib's 0.6 ratio of any choice, and slow (quadratic) to compare
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f"did you mean '{lowered[word.lower()]}'?"

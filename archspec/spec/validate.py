@@ -6,12 +6,13 @@ Both word their errors through ``schema_errors`` or in the same form.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, Mapping
 
 import jsonschema
 
-from archspec.errors import Location, SpecError, Stage, at_stage, did_you_mean
+from archspec.errors import Location, SpecError, Stage, at_stage, did_you_mean, shown
 from archspec.layers.registry import LayerKind
 from archspec.spec.load import Document
 from archspec.spec.schema import REQUIRED_PARAM, structural_schema
@@ -59,10 +60,19 @@ NOT_TAKEN = {
 KERAS2_NAMES = {("LeakyReLU", "alpha"): "Keras 3 calls it negative_slope"}
 
 
+# JSON Schema counts 2.0 as an integer and inf or nan as numbers; Keras takes none of them, and
+# the shape rules would compute in floats (1e308 filters overflow the totals to inf).
+_ArgValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
+        "integer": lambda _, v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda _, v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}))
+
+
 @lru_cache(maxsize=None)
 def _arg_validator(kind_name: str, arg_name: str) -> jsonschema.Draft202012Validator:
     from archspec.layers.registry import KINDS
-    return jsonschema.Draft202012Validator(KINDS[kind_name].arg_map[arg_name].schema)
+    return _ArgValidator(KINDS[kind_name].arg_map[arg_name].schema)
 
 
 def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: Location,
@@ -83,7 +93,7 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
         arg = arg_map[name]
         if not _arg_validator(kind.name, name).is_valid(value):
             hint = _closest_choice(arg.schema, value) or f"see `archspec layers {kind.name}`"
-            errors.append(SpecError(f"{label}: '{name}' must be {arg.expects}; received: {value!r}", hint,
+            errors.append(SpecError(f"{label}: '{name}' must be {arg.expects}; received: {shown(value)}", hint,
                                     arg_locs.get(name, key_loc)))
     for arg in kind.args:
         if arg.required and arg.name not in given and arg.name not in misspelled:
