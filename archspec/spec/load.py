@@ -22,6 +22,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage
+from archspec.spec.yaml_limits import BoundedComposer, YAMLLimitError
 from archspec.spec.yaml_syntax import syntax_error
 
 PathKey = tuple  # a path into the data: keys and list indices
@@ -51,21 +52,23 @@ _Resolver12.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
 _Resolver12.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
 
 
-class _Composer(Reader, Scanner, Parser, Composer, _Resolver12):
+class _Composer(Reader, Scanner, Parser, BoundedComposer, _Resolver12):
     def __init__(self, stream: str) -> None:
         Reader.__init__(self, stream)
         Scanner.__init__(self)
         Parser.__init__(self)
-        Composer.__init__(self)
+        BoundedComposer.__init__(self)
         _Resolver12.__init__(self)
 
 
 if yaml.__with_libyaml__:
-    class _FastComposer(yaml._yaml.CParser, _Resolver12):  # type: ignore[name-defined,misc]
-        """LibYAML's parser with our resolvers: the same nodes and marks, four times faster."""
+    class _FastComposer(BoundedComposer, yaml._yaml.CParser, _Resolver12):  # type: ignore[name-defined,misc]
+        """LibYAML's events, composed by our bounded composer (LibYAML's own has no limits, and
+        crashes on deep nesting) with our resolvers: the same nodes and marks, four times faster."""
 
         def __init__(self, stream: str) -> None:
             yaml._yaml.CParser.__init__(self, stream)  # type: ignore[attr-defined]
+            BoundedComposer.__init__(self)
             _Resolver12.__init__(self)
 
 
@@ -166,7 +169,11 @@ class _Builder:
                                              "write the key as text", _mark(self.doc.path, key_node)))
                 continue
             key = self._scalar(key_node)
-            key = key if isinstance(key, (str, int, float, bool)) or key is None else str(key)
+            if not isinstance(key, str):  # every key of a spec names something, and names are text
+                read_as = "null" if key is None else "a boolean" if isinstance(key, bool) else "a number"
+                self.errors.append(SpecError(f"the key {key_node.value!r} is read as {read_as}, but keys must be text",
+                                             f"quote it: '{key_node.value}'", _mark(self.doc.path, key_node)))
+                key = key_node.value
             if key in result:
                 if not from_merge:  # a merged key never overrides an explicit one (YAML's rule)
                     first = self.doc.key_positions[path + (key,)]
@@ -234,6 +241,8 @@ def load_text(text: str, path: str = "<string>") -> Document:
         root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         raise SpecErrors([syntax_error(path, text, exc)], Stage.FILE) from None
+    except YAMLLimitError as exc:
+        raise SpecErrors([exc.located(path)], Stage.FILE) from None
     except yaml.YAMLError as exc:  # reader errors: bad characters, encodings
         raise SpecErrors([SpecError(f"cannot read the file as YAML: {exc}", "save it as UTF-8 text",
                                     Location(path, 1, 1))], Stage.FILE) from None
