@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean
+from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
+from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter, shown_int, too_large
 from archspec.graph.order import topological_order
 from archspec.layers.catalog import LayerKind, all_kinds
 from archspec.spec.expressions import ExpressionError, evaluate, is_expression
@@ -67,6 +68,7 @@ class _Lowering:
     instances: dict[tuple[str, ...], BlockInstance] = field(default_factory=dict)
     expectations: list[tuple[Ref, tuple, Location]] = field(default_factory=list)
     globals: dict[str, Any] = field(default_factory=dict)
+    counter: Optional[LayerCounter] = None
 
     # ------------------------------------------------------------ values
     def subst(self, value: Any, env: dict[str, Any], path: PathKey) -> Any:
@@ -79,8 +81,8 @@ class _Lowering:
             try:
                 return evaluate(value, env)
             except ExpressionError as exc:
-                self.error(f"in {value!r}: {exc.message}", exc.hint or "fix the expression", self.doc.loc(path),
-                           Stage.ARGUMENTS)
+                self.error(f"in {shown(value, 100)}: {exc.message}", exc.hint or "fix the expression",
+                           self.doc.loc(path), Stage.ARGUMENTS)
                 return _Invalid(value)
         return value
 
@@ -92,6 +94,8 @@ class _Lowering:
         data = self.doc.data
         self.globals = self._vars(data.get("vars") or {})
         self.blocks = self._block_defs(data.get("blocks") or {})
+        self.counter = LayerCounter(self.kinds, {n: (b.params, b.layers) for n, b in self.blocks.items()},
+                                    self.globals, ENTRY_KEYS, REQUIRED)
         inputs, input_locs = self._inputs(data)
         declared = self._input_names()  # known even when a shape failed, so errors do not cascade
         self.symbols[()] = {name: name for name in declared}
@@ -141,8 +145,14 @@ class _Lowering:
             value = self.subst(shape, self.globals, path)
             if isinstance(value, list) and any(isinstance(v, _Invalid) for v in value):
                 continue  # the expression's own error says what is wrong
+            big = too_large(value)
+            if big is not None:
+                where = path + (value.index(big),) if isinstance(value, list) and big in value else path
+                self.error(f"input '{name}' has a size ({shown_int(big)}) larger than 2**63 - 1, the largest "
+                           "TensorFlow can hold", "use a smaller size", self.doc.loc(where), Stage.ARGUMENTS)
+                continue
             if not _is_shape(value):
-                self.error(f"input '{name}' has shape {value!r}", "sizes must be positive integers or null",
+                self.error(f"input '{name}' has shape {shown(value)}", "sizes must be positive integers or null",
                            self.doc.loc(path), Stage.ARGUMENTS)
                 continue
             shapes[name], locs[name] = tuple(value), self.doc.loc(path)
@@ -186,14 +196,14 @@ class _Lowering:
             return previous
         args = entry[type_name]
         if args is not None and not isinstance(args, dict):
-            self.error(f"the arguments of {type_name} must be a mapping, not {args!r}",
+            self.error(f"the arguments of {type_name} must be a mapping, not {shown(args)}",
                        arguments_hint(type_name, args, self.kinds.get(type_name) or self.blocks[type_name].params),
                        self.doc.loc(path + (type_name,)), Stage.STRUCTURE)
             return previous
         inputs = self._entry_inputs(entry, path, scope, previous)
         repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
-            self.error(f"repeat must be an integer >= 0; received: {repeat!r}", "fix repeat",
+            self.error(f"repeat must be an integer >= 0; received: {shown(repeat)}", "fix repeat",
                        self.doc.loc(path + ("repeat",)), Stage.ARGUMENTS)
             return previous
         if repeat == 0:  # the entry is left out; its name (if any) stands for its input
@@ -203,9 +213,11 @@ class _Lowering:
         name = entry.get("name")
         if name in RESERVED or (not scope and name in self._input_names()):
             self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)))
+        if self._too_many_layers(entry, type_name, env, stack, repeat, path):
+            return previous
         out: Optional[Ref] = None
         for k in range(repeat):
-            local = self._instance_name(name, k, repeat, type_name, table, given_names, counters)
+            local = self._instance_name(name, k, "repeat" in entry, type_name, table, given_names, counters)
             if type_name in self.kinds:
                 out = self._layer(self.kinds[type_name], args or {}, path + (type_name,), scope, env, local,
                                   inputs, type_loc)
@@ -229,6 +241,26 @@ class _Lowering:
             if _is_shape(shape):
                 self.expectations.append((out, tuple(shape), self.doc.loc(path + ("expect",))))
         return out
+
+    def _too_many_layers(self, entry: dict, type_name: str, env: dict[str, Any], stack: list[str], repeat: int,
+                         path: PathKey) -> bool:
+        """Refuse, before expanding it, an entry that would take the model past MAX_LAYERS layers."""
+        assert self.counter is not None
+        # An instance counts as one layer at least: expanding it costs work even if its layers fail.
+        each = 1 if type_name in self.kinds else \
+            max(self.counter.block(type_name, entry[type_name] or {}, env, stack), 1)
+        total = len(self.pending) + repeat * each
+        if total <= MAX_LAYERS:
+            return False
+        if "repeat" in entry:
+            what = f"repeat: {repeat:,} of {each:,} layer{'s' if each > 1 else ''}"
+            loc = self.doc.loc(path + ("repeat",))
+        else:
+            what = f"block '{type_name}' of {each:,} layers"
+            loc = self.doc.key_loc(path + (type_name,))
+        self.error(f"this entry ({what}) takes the model to {total:,} layers, more than the {MAX_LAYERS:,} a spec "
+                   "may have", "lower the repeat count or the size of the blocks it repeats", loc, Stage.ARGUMENTS)
+        return True
 
     def _input_names(self) -> list[str]:
         data = self.doc.data
@@ -255,10 +287,10 @@ class _Lowering:
                 refs.append(NameRef(scope, n, loc))
         return refs
 
-    def _instance_name(self, name: Optional[str], k: int, repeat: int, type_name: str, table: dict,
+    def _instance_name(self, name: Optional[str], k: int, numbered: bool, type_name: str, table: dict,
                        given_names: set, counters: dict[str, int]) -> str:
-        if name is not None:
-            return name if repeat == 1 else f"{name}_{k + 1}"
+        if name is not None:  # with repeat: present, NAME_1..NAME_n whatever n is, so names stay put as n changes
+            return f"{name}_{k + 1}" if numbered else name
         base = _snake(type_name)
         while True:
             counters[base] = counters.get(base, 0) + 1
@@ -275,6 +307,11 @@ class _Lowering:
         key_locs = {k: self.doc.key_loc(path + (k,)) for k in given}
         if any(isinstance(v, _Invalid) for v in args.values()):
             return full  # the expression error is already reported
+        for arg, value in args.items():
+            if too_large(value) is not None:
+                self.error(f"{label}: '{arg}' holds {shown_int(too_large(value))}, larger than 2**63 - 1, the "
+                           "largest size TensorFlow can hold", "use a smaller value", arg_locs[arg], Stage.ARGUMENTS)
+                return full
         arg_errors = check_args(kind, args, label, loc, arg_locs, key_locs)
         self.errors.extend(arg_errors)
         if not arg_errors:
@@ -298,6 +335,10 @@ class _Lowering:
         if block.name in stack:
             self.error(f"block '{block.name}' uses itself ({' -> '.join(stack + [block.name])})",
                        "a block cannot contain itself", loc)
+            return None
+        if len(stack) >= MAX_BLOCK_DEPTH:
+            self.error(f"blocks nest more than {MAX_BLOCK_DEPTH} deep here ({' -> '.join(stack[:3])} -> ... -> "
+                       f"{block.name})", "use fewer levels of blocks inside blocks", loc, Stage.STRUCTURE)
             return None
         if len(inputs) > 1:
             self.error(f"block '{block.name}' takes one input but receives {len(inputs)}",
@@ -335,9 +376,19 @@ class _Lowering:
         return values if ok else None
 
     # ------------------------------------------------------------ names
-    def resolve(self, ref: Ref, seen: tuple = ()) -> str:
-        if isinstance(ref, str):
-            return ref
+    def resolve(self, ref: Ref) -> str:
+        """The node or input name a reference stands for, following names that stand for names
+        (``repeat: 0`` entries) in a loop, since such chains can be as long as the file."""
+        seen: set[NameRef] = set()
+        while not isinstance(ref, str):
+            if ref in seen:
+                raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc,
+                                            Stage.GRAPH))
+            seen.add(ref)
+            ref = self._lookup_name(ref)
+        return ref
+
+    def _lookup_name(self, ref: NameRef) -> Ref:
         table = self.symbols.get(ref.scope, {})
         if ref.name not in table and "/" in ref.name:  # a layer inside a block: "stage1/conv1"
             full = "/".join(ref.scope + (ref.name,))
@@ -348,9 +399,7 @@ class _Lowering:
             hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
             where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
             raise _Unresolved(SpecError(f"unknown name '{ref.name}'{where}", hint, ref.loc, Stage.GRAPH))
-        if ref in seen:
-            raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc, Stage.GRAPH))
-        return self.resolve(table[ref.name], seen + (ref,))
+        return table[ref.name]
 
     def _resolve_reported(self, ref: Ref) -> str:
         try:
