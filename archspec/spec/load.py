@@ -21,7 +21,8 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from archspec.errors import Location, SpecError, SpecErrors, Stage
+from archspec.errors import Location, SpecError, SpecErrors, Stage, shown
+from archspec.spec.encoding import character_error, decode_spec
 from archspec.spec.yaml_limits import BoundedComposer, YAMLLimitError
 from archspec.spec.yaml_syntax import syntax_error
 
@@ -111,6 +112,10 @@ _SCALARS = {
     _BOOL: lambda t: t.lower() == "true",
     _NULL: lambda t: None,
 }
+# What an explicit standard tag reads (``!!bool maybe`` is an error, not false), and how to say it.
+_FITS = {_INT: (_INT_RE, "an integer such as 12, 0x1F or 0o17"), _FLOAT: (_FLOAT_RE, "a number such as 0.5 or 1e-3"),
+         _BOOL: (_BOOL_RE, "true or false"), _NULL: (_NULL_RE, "null, ~ or nothing")}
+_NODE_KINDS = {_SEQ: "a list", _MAP: "a mapping", **dict.fromkeys(_SCALARS, "a plain value")}
 
 
 @dataclass
@@ -134,6 +139,11 @@ class Document:
         """Position of the key whose value is at ``path`` (of the item, for list items)."""
         path = tuple(path)
         return self.key_positions.get(path) or self.loc(path)
+
+
+def _short(tag: str) -> str:
+    """A standard tag as written: ``!!bool``."""
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 def _mark(file: str, node: Node) -> Location:
@@ -206,19 +216,33 @@ class _Builder:
 
     def _check_tag(self, node: Node, expected: str) -> None:
         if node.tag != expected:
-            self._unsafe_tag(node)
+            self._misfit_tag(node, _NODE_KINDS[expected])
 
     def _scalar(self, node: ScalarNode) -> Any:
         construct = _SCALARS.get(node.tag)
         if construct is None:
-            self._unsafe_tag(node)
+            self._misfit_tag(node, "a plain value")
+            return node.value
+        pattern, fits = _FITS.get(node.tag, (None, ""))
+        if pattern is not None and not pattern.match(node.value):
+            self.errors.append(SpecError(f"{shown(node.value)} is not a valid {_short(node.tag)}",
+                                         f"a {_short(node.tag)} is {fits}: fix the value or remove the tag",
+                                         _mark(self.doc.path, node)))
             return node.value
         try:
             return construct(node.value)
-        except ValueError:
-            self.errors.append(SpecError(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}",
-                                         "remove the explicit tag or fix the value", _mark(self.doc.path, node)))
+        except ValueError:  # Python reads integers of at most 4,300 digits
+            self.errors.append(SpecError(f"this integer has {len(node.value):,} digits, too many to read",
+                                         "a spec's numbers are far smaller: fix the value", _mark(self.doc.path, node)))
             return node.value
+
+    def _misfit_tag(self, node: Node, kind: str) -> None:
+        """A standard tag on a node it cannot describe (``!!map [1]``), or any other tag (refused)."""
+        if node.tag not in _NODE_KINDS:
+            self._unsafe_tag(node)
+            return
+        self.errors.append(SpecError(f"{kind} cannot be read as {_short(node.tag)}",
+                                     "fix the value or remove the tag", _mark(self.doc.path, node)))
 
     def _unsafe_tag(self, node: Node) -> None:
         self.errors.append(SpecError(
@@ -243,9 +267,10 @@ def load_text(text: str, path: str = "<string>") -> Document:
         raise SpecErrors([syntax_error(path, text, exc)], Stage.FILE) from None
     except YAMLLimitError as exc:
         raise SpecErrors([exc.located(path)], Stage.FILE) from None
-    except yaml.YAMLError as exc:  # reader errors: bad characters, encodings
-        raise SpecErrors([SpecError(f"cannot read the file as YAML: {exc}", "save it as UTF-8 text",
-                                    Location(path, 1, 1))], Stage.FILE) from None
+    except yaml.YAMLError as exc:  # the reader's: a character YAML refuses
+        refused = character_error(path, text) or SpecError(
+            f"cannot read the file as YAML: {' '.join(str(exc).split())}", "save it as UTF-8 text", Location(path, 1, 1))
+        raise SpecErrors([refused], Stage.FILE) from None
     if root is None:
         raise SpecErrors([SpecError("the file is empty", "a spec needs at least 'archspec: 1', 'name', "
                                     "an input and 'layers'", Location(path, 1, 1))], Stage.FILE)
@@ -258,18 +283,17 @@ def load_text(text: str, path: str = "<string>") -> Document:
 
 def load_file(path: str | Path) -> Document:
     """Read and parse a spec file; a missing or unreadable file is a SpecError."""
-    shown = str(path)
+    name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = decode_spec(Path(path).read_bytes(), name)
     except FileNotFoundError:
-        raise SpecErrors([SpecError(f"no such file: {shown}", "check the path", Location(shown))], Stage.FILE) from None
+        raise SpecErrors([SpecError(f"no such file: {name}", "check the path", Location(name))], Stage.FILE) from None
     except IsADirectoryError:
-        raise SpecErrors([SpecError(f"{shown} is a directory, not a spec file", "name a .yaml file",
-                                    Location(shown))], Stage.FILE) from None
-    except UnicodeDecodeError as exc:
-        raise SpecErrors([SpecError(f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8",
-                                    Location(shown))], Stage.FILE) from None
+        raise SpecErrors([SpecError(f"{name} is a directory, not a spec file", "name a .yaml file",
+                                    Location(name))], Stage.FILE) from None
+    except SpecError as exc:  # not UTF-8 text
+        raise SpecErrors([exc], Stage.FILE) from None
     except OSError as exc:
-        raise SpecErrors([SpecError(f"cannot read {shown}: {exc.strerror}", "check the path and its permissions",
-                                    Location(shown))], Stage.FILE) from None
-    return load_text(text, shown)
+        raise SpecErrors([SpecError(f"cannot read {name}: {exc.strerror}", "check the path and its permissions",
+                                    Location(name))], Stage.FILE) from None
+    return load_text(text, name)
