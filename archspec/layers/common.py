@@ -131,3 +131,16 @@ def check_positive_output(kind: str, out: Sequence[Optional[int]], spatial: Sequ
 
 def tuples(args: Args, n: int, *names: str) -> list[tuple[int, ...]]:
     return [as_tuple(args[name], n) for name in names]
+
+
+def check_padding_mode(args: Args) -> list[LayerError]:
+    """``padding_mode`` says what an added border holds: with 'valid' (or 'causal', which Keras
+    pads itself) there is no border of ours, and a mode there would be silently ignored."""
+    mode, padding = args.get("padding_mode", "zeros"), args.get("padding", "valid")
+    if mode == "zeros" or padding not in ("valid", "causal"):
+        return []
+    return [LayerError(f"padding_mode {mode} needs a border to fill, but padding is '{padding}' (received "
+                       f"padding_mode={mode}, padding={padding})",
+                       "give explicit padding (e.g. padding: 1), 'full' or 'same', or remove padding_mode",
+                       "padding_mode")]
+

@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 from archspec.layers import args as A
 from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
 from archspec.layers.axes import EXAMPLE_SHAPES
-from archspec.layers.common import channels, check_positive_output, explicit_pads, keras_padding, padded, tuples, window
+from archspec.layers.common import (channels, check_padding_mode, check_positive_output, explicit_pads,
+                                    keras_padding, padded, tuples, window)
 from archspec.layers.equations import Equation, Line, Product, factor
 from archspec.layers.families import CONV
 from archspec.layers.registry import (Args, Caveat, FieldRule, LayerError, LayerKind, Params, Shape, Window,
@@ -74,10 +75,7 @@ def check_strides_dilation(args: Args) -> list[LayerError]:
         errors.append(LayerError(f"strides > 1 cannot be combined with dilation_rate > 1 (Keras refuses it; "
                                  f"received strides={strides}, dilation_rate={dilation})",
                                  "use strides: 1 with the dilation, or a separate pooling layer", "strides"))
-    if args.get("padding") == "causal" and args.get("padding_mode", "zeros") != "zeros":
-        errors.append(LayerError("padding_mode applies to explicit, full or same padding, not causal",
-                                 "remove padding_mode", "padding_mode"))
-    return errors
+    return errors + check_padding_mode(args)
 
 
 def _check_groups(args: Args) -> list[LayerError]:

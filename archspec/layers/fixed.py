@@ -6,7 +6,8 @@ from typing import Any, Sequence
 from archspec.layers import args as A
 from archspec.layers.keras_builders import padding_layers
 from archspec.layers.axes import EXAMPLE_SHAPES
-from archspec.layers.common import channels, check_positive_output, explicit_pads, keras_padding, padded, window
+from archspec.layers.common import (channels, check_padding_mode, check_positive_output, explicit_pads,
+                                    keras_padding, padded, window)
 from archspec.layers.equations import Equation, Line, Product, factor
 from archspec.layers.families import FIXED
 from archspec.layers.registry import Arg, Args, FieldRule, LayerError, LayerKind, Params, Shape, Window, register_kinds
@@ -57,7 +58,7 @@ def _check(args: Args) -> list[LayerError]:
     if len(sizes) > 1:
         return [LayerError(f"all kernels need the same size; received {sorted(sizes)}", "use kernels of one size",
                            "kernel")]
-    return []
+    return check_padding_mode(args)
 
 
 def _geometry(args: Args, shape: Shape) -> tuple:

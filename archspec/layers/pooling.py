@@ -7,7 +7,8 @@ from typing import Sequence
 from archspec.layers import args as A
 from archspec.layers.keras_builders import archspec_layer, keras_layer, with_padding
 from archspec.layers.axes import EXAMPLE_SHAPES, SIDES, axis_symbols, axis_words
-from archspec.layers.common import Pads, check_positive_output, explicit_pads, keras_padding, padded, window
+from archspec.layers.common import (Pads, check_padding_mode, check_positive_output, explicit_pads,
+                                    keras_padding, padded, window)
 from archspec.layers.equations import Line
 from archspec.layers.families import POOLING
 from archspec.layers.registry import Arg, Args, FieldRule, LayerError, LayerKind, Shape, Window, register_kinds
@@ -103,8 +104,8 @@ def _pool(op: str, n: int) -> LayerKind:
         extra + (A.ints("pool_size", n, "Size of the pooling window.", 2),
                  A.ints("strides", n, "Step of the window; null = pool_size.", None, nullable=True),
                  *_padding_args(op, n)),
-        shape, build, window=win, rank=n + 1, explain=explain, field_rule=FieldRule.WINDOW,
-        example=((EXAMPLE_SHAPES[n],), {"pool_size": 2}))
+        shape, build, window=win, check=check_padding_mode, rank=n + 1, explain=explain,
+        field_rule=FieldRule.WINDOW, example=((EXAMPLE_SHAPES[n],), {"pool_size": 2}))
 
 
 def _global(op: str, n: int) -> LayerKind:

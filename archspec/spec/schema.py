@@ -88,7 +88,7 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "archspec network spec, version 1",
-        "description": "A neural network described in Keras words. See spec-language.md.",
+        "description": "A neural network described in Keras words. See docs/spec-language.md.",
         "type": "object",
         "required": ["archspec", "name", "layers"],
         "additionalProperties": False,
