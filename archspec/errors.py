@@ -155,13 +155,64 @@ def _unique(errors: Iterable[ArchspecError]) -> list[ArchspecError]:
 
 
 def shown(value: Any, width: int = 60) -> str:
-    """A value as a message quotes it, cut to ``width`` characters: a spec may hold megabytes.
+    """A value as a message quotes it, in about ``width`` characters: a spec may hold megabytes.
+
+    Never raises, whatever the value (Python refuses ``str`` of an integer past 4,300 digits).
 
     >>> shown([1, 2]), shown("x" * 100, 20)
-    ('[1, 2]', "'xxxxxxxxxxxxxxxx... (102 characters)")
+    ('[1, 2]', "'xxxxxxxxxxxxxxx...' (100 characters)")
+    >>> shown(list(range(10 ** 6)), 20), shown({"a" * 10: 1, "b": "x" * 99}, 40)
+    ('[0, 1, 2, 3, ...] (1,000,000 items)', "{'aaaaaaaaaa': 1, ...} (2 items)")
+    >>> shown(10 ** 100), shown(-7 ** 10 ** 5)
+    ('a 101-digit integer', 'an integer of about 84,510 digits')
     """
-    text = repr(value)
-    return text if len(text) <= width else f"{text[:width - 3]}... ({len(text):,} characters)"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= width else f"{_cut_repr(value, width)} ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _shown_int(value, width)
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        return _shown_items(value, width)
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is still named
+        return f"a {type(value).__name__}"
+    return text if len(text) <= width else f"{text[:width - 3]}..."
+
+
+def _cut_repr(text: str, width: int) -> str:
+    """``'abc...'``: the quoted start of ``text``, at most ``width`` characters with its escapes."""
+    keep = width - 5
+    while keep > 1 and len(repr(text[:keep])) > width - 3:
+        keep //= 2
+    quoted = repr(text[:max(keep, 1)])
+    return f"{quoted[:-1]}...{quoted[-1]}"
+
+
+def _shown_int(value: int, width: int) -> str:
+    if value.bit_length() > 14_000:  # past about 4,200 digits: str() may refuse, and is quadratic
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    text = str(value)
+    return text if len(text) <= width else f"a {len(text.lstrip('-')):,}-digit integer"
+
+
+def _shown_items(value: Any, width: int) -> str:
+    """A list, tuple, set or mapping: its first items in ``width`` characters, then how many there are."""
+    opener, closer = ("{", "}") if isinstance(value, (dict, set, frozenset)) else \
+        ("(", ")") if isinstance(value, tuple) else ("[", "]")
+    parts: list[str] = []
+    used = 2
+    for item in value.items() if isinstance(value, dict) else value:
+        room = width - used - 5
+        if room < 3:  # each nesting level takes room, so nested values end within ``width``
+            break
+        part = f"{shown(item[0], room)}: {shown(item[1], room)}" if isinstance(value, dict) else shown(item, room)
+        if used + len(part) > width - 5:
+            break
+        parts.append(part)
+        used += len(part) + 2
+    if len(parts) == len(value):
+        return opener + ", ".join(parts) + ("," if len(parts) == 1 and opener == "(" else "") + closer
+    return f"{opener}{', '.join(parts + ['...'])}{closer} ({len(value):,} item{'s' if len(value) > 1 else ''})"
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
