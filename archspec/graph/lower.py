@@ -69,6 +69,7 @@ class _Lowering:
     expectations: list[tuple[Ref, tuple, Location]] = field(default_factory=list)
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
+    pending_names: Optional[set[str]] = None  # filled once every entry is expanded, for resolving
 
     # ------------------------------------------------------------ values
     def subst(self, value: Any, env: dict[str, Any], path: PathKey) -> Any:
@@ -121,7 +122,7 @@ class _Lowering:
         env: dict[str, Any] = {}
         for name, value in given.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
-                self.error(f"invalid var name '{name}'", "use letters, digits and '_'",
+                self.error(f"invalid var name {shown(name)}", "use letters, digits and '_'",
                            self.doc.key_loc(("vars", name)), Stage.STRUCTURE)
                 continue
             env[name] = self.subst(value, env, ("vars", name))
@@ -192,7 +193,7 @@ class _Lowering:
         if type_name not in self.kinds and type_name not in self.blocks:
             hint = did_you_mean(str(type_name), list(self.kinds) + list(self.blocks)) or \
                 "run `archspec layers` for the layer kinds, or define it under 'blocks:'"
-            self.error(f"unknown layer or block '{type_name}'", hint, type_loc, Stage.STRUCTURE)
+            self.error(f"unknown layer or block {shown(type_name)}", hint, type_loc, Stage.STRUCTURE)
             return previous
         args = entry[type_name]
         if args is not None and not isinstance(args, dict):
@@ -232,7 +233,7 @@ class _Lowering:
         if name is not None:
             if name in table and (scope, name) in self.symbol_locs:
                 first = self.symbol_locs[(scope, name)]
-                self.error(f"duplicate name '{name}' (first used at line {first.line})",
+                self.error(f"duplicate name {shown(name)} (first used at line {first.line})",
                            "names must be unique in their scope; rename one", self.doc.loc(path + ("name",)))
             table[name] = out  # type: ignore[assignment]
             self.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
@@ -360,7 +361,7 @@ class _Lowering:
             if name not in block.params:
                 hint = did_you_mean(str(name), list(block.params)) or \
                     (f"its params are {', '.join(block.params)}" if block.params else "it takes no params")
-                self.error(f"block '{block.name}' has no param '{name}'", hint, self.doc.key_loc(path + (name,)),
+                self.error(f"block '{block.name}' has no param {shown(name)}", hint, self.doc.key_loc(path + (name,)),
                            Stage.ARGUMENTS)
                 ok = False
         values = dict(self.globals)
@@ -382,7 +383,7 @@ class _Lowering:
         seen: set[NameRef] = set()
         while not isinstance(ref, str):
             if ref in seen:
-                raise _Unresolved(SpecError(f"'{ref.name}' refers to itself", "name another entry", ref.loc,
+                raise _Unresolved(SpecError(f"{shown(ref.name)} refers to itself", "name another entry", ref.loc,
                                             Stage.GRAPH))
             seen.add(ref)
             ref = self._lookup_name(ref)
@@ -391,14 +392,16 @@ class _Lowering:
     def _lookup_name(self, ref: NameRef) -> Ref:
         table = self.symbols.get(ref.scope, {})
         if ref.name not in table and "/" in ref.name:  # a layer inside a block: "stage1/conv1"
+            if self.pending_names is None:  # once, not once per reference: a file may hold 100,000 of them
+                self.pending_names = {p.name for p in self.pending}
             full = "/".join(ref.scope + (ref.name,))
-            if full in {p.name for p in self.pending}:
+            if full in self.pending_names:
                 return full
         if ref.name not in table:
             known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
             hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
             where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
-            raise _Unresolved(SpecError(f"unknown name '{ref.name}'{where}", hint, ref.loc, Stage.GRAPH))
+            raise _Unresolved(SpecError(f"unknown name {shown(ref.name)}{where}", hint, ref.loc, Stage.GRAPH))
         return table[ref.name]
 
     def _resolve_reported(self, ref: Ref) -> str:

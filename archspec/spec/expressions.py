@@ -20,9 +20,13 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
+from archspec.errors import shown
+
 _WHOLE_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _WHOLE_EXPR = re.compile(r"^\$\{(.*)\}$", re.S)
-_PART = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# No brace inside ${...}: the language has none, and a match that fails at the next '{' keeps the
+# search linear ('${' repeated 40,000 times took 17 s when [^}]* scanned on to the end each time).
+_PART = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _DOLLAR_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 MAX_SOURCE_CHARS = 1_000   # the text of one ${...}
@@ -152,7 +156,7 @@ def _lookup(name: str, env: Mapping[str, Any]) -> Any:
         known = sorted(env)
         hint = did_you_mean(name, known) or (f"known names: {', '.join(known)}" if known else
                                              "define it under 'vars:' or as a block param")
-        raise ExpressionError(f"unknown name '${name}'", hint)
+        raise ExpressionError(f"unknown name {shown('$' + name)}", hint)
     return env[name]
 
 
