@@ -8,10 +8,10 @@ rows that are visible.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from archspec.analysis import json_text
 from archspec.analysis.passes import MergeNote, Report
 from archspec.analysis.receptive import Field
 from archspec.analysis.shape_pass import Analysis, LayerInfo
@@ -69,6 +69,7 @@ def rows(report: Report, depth: Optional[int] = None) -> list[Row]:
     analysis = report.analysis
     owner = _owner(analysis, depth)
     noted = {owner(note.layer) for note in report.notes}
+    totals = block_totals(analysis)
     out = [Row(name, "Input", 0, shape, Params(), 0, False, name, is_input=True)
            for name, shape in analysis.graph.inputs.items()]
     open_scopes: tuple[str, ...] = ()
@@ -79,7 +80,7 @@ def rows(report: Report, depth: Optional[int] = None) -> list[Row]:
             common += 1
         for level in range(common, len(scope)):
             if depth is None or level <= depth:
-                out.append(_block_row(analysis, scope[: level + 1], level, noted))
+                out.append(_block_row(analysis, totals[scope[: level + 1]], level, noted))
         open_scopes = scope
         if depth is None or len(scope) <= depth:
             out.append(Row(info.node.local_name, info.node.kind, len(scope), info.out_shape, info.params, info.macs,
@@ -87,16 +88,51 @@ def rows(report: Report, depth: Optional[int] = None) -> list[Row]:
     return out
 
 
-def _block_row(analysis: Analysis, path: tuple[str, ...], level: int, noted: set[str]) -> Row:
-    members = [i for i in analysis.layers if i.node.scope[: len(path)] == path]
-    params = Params()
-    for m in members:
-        params = params + m.params
-    known = sum(m.macs for m in members if m.macs is not None)
-    last = members[-1]
-    name = "/".join(path)
-    return Row(path[-1], analysis.graph.blocks[path].block, level, last.out_shape, params, known,
-               any(m.macs is None for m in members), last.node.name, True, noted=name in noted)
+@dataclass
+class BlockTotals:
+    """What a block instance's row shows of its layers: their sums, and the last one's output."""
+
+    path: tuple[str, ...]
+    last: LayerInfo
+    trainable: int = 0
+    non_trainable: int = 0
+    macs: int = 0             # of the layers whose MACs are known
+    macs_partial: bool = False
+
+
+def block_totals(analysis: Analysis) -> dict[tuple[str, ...], BlockTotals]:
+    r"""Every block instance's totals, in one pass over the layers (each layer adds to the blocks
+    around it), so that the rows of many blocks cost no more than their layers.
+
+    >>> from archspec.api import compile_text
+    >>> spec = ("archspec: 1\nname: t\ninput: [4]\nblocks:\n  b: {layers: [Dense: {units: 2}, ReLU]}\n"
+    ...         "layers:\n  - b\n  - Dense: {units: 1}\n")
+    >>> [(t.path, t.trainable, t.macs, t.last.node.name) for t in block_totals(compile_text(spec).analysis).values()]
+    [(('b_1',), 10, 8, 'b_1/re_lu_1')]
+    """
+    totals: dict[tuple[str, ...], BlockTotals] = {}
+    for info in analysis.layers:
+        scope = info.node.scope
+        for level in range(len(scope)):
+            path = scope[: level + 1]
+            block = totals.get(path)
+            if block is None:
+                block = totals[path] = BlockTotals(path, info)
+            block.last = info
+            block.trainable += info.params.trainable
+            block.non_trainable += info.params.non_trainable
+            if info.macs is None:
+                block.macs_partial = True
+            else:
+                block.macs += info.macs
+    return totals
+
+
+def _block_row(analysis: Analysis, block: BlockTotals, level: int, noted: set[str]) -> Row:
+    path = block.path
+    return Row(path[-1], analysis.graph.blocks[path].block, level, block.last.out_shape,
+               Params(block.trainable, block.non_trainable), block.macs, block.macs_partial, block.last.node.name,
+               True, noted="/".join(path) in noted)
 
 
 # ------------------------------------------------------------------ numbers as text
@@ -309,7 +345,7 @@ def to_json_dict(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(to_json_dict(report), indent=2)
+    return json_text.dumps(to_json_dict(report))
 
 
 def render(report: Report, fmt: str = "table", depth: Optional[int] = None) -> str:
