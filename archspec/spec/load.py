@@ -181,14 +181,14 @@ class _Builder:
             key = self._scalar(key_node)
             if not isinstance(key, str):  # every key of a spec names something, and names are text
                 read_as = "null" if key is None else "a boolean" if isinstance(key, bool) else "a number"
-                self.errors.append(SpecError(f"the key {key_node.value!r} is read as {read_as}, but keys must be text",
-                                             f"quote it: '{key_node.value}'", _mark(self.doc.path, key_node)))
+                self.errors.append(SpecError(f"the key {shown(key_node.value)} is read as {read_as}, but keys must be text",
+                                             f"quote it: {shown(key_node.value)}", _mark(self.doc.path, key_node)))
                 key = key_node.value
             if key in result:
                 if not from_merge:  # a merged key never overrides an explicit one (YAML's rule)
                     first = self.doc.key_positions[path + (key,)]
                     self.errors.append(SpecError(
-                        f"duplicate key '{key}' (first written at line {first.line})",
+                        f"duplicate key {shown(key)} (first written at line {first.line})",
                         "a key may appear once in a mapping; remove or rename one of them",
                         _mark(self.doc.path, key_node)))
                 continue

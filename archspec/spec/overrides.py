@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean
+from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
 from archspec.spec.load import Document, load_text
 
 _COMMAND_LINE = Location("<command line>")
@@ -25,7 +25,7 @@ def parse_override(text: str) -> tuple[list[Any], Any]:
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise _error(f"--set {text!r} is not KEY=VALUE", "write e.g. --set train.epochs=20")
+        raise _error(f"--set {shown(text)} is not KEY=VALUE", "write e.g. --set train.epochs=20")
     path: list[Any] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     value = load_text(f"v: {raw}" if raw.strip() else "v: ''", "<command line>").data["v"]
     return path, value
@@ -50,7 +50,7 @@ def _set(data: dict, path: list[Any], value: Any, text: str) -> None:
         where = "the spec" if i == 0 else "'" + ".".join(map(str, path[:i])) + "'"
         if isinstance(target, list):
             if not isinstance(part, int) or part >= len(target):
-                raise _error(f"--set {text}: {where} is a list of {len(target)} items; there is no item {part!r}",
+                raise _error(f"--set {text}: {where} is a list of {len(target)} items; there is no item {shown(part)}",
                              f"use an index from 0 to {len(target) - 1}" if target else "the list is empty")
             if last:
                 target[part] = value
@@ -59,7 +59,7 @@ def _set(data: dict, path: list[Any], value: Any, text: str) -> None:
             part = str(part) if part not in target and str(part) in target else part
             if part not in target and not _defines(schemas, part):
                 known = [str(k) for k in list(target) + _defined(schemas)]
-                raise _error(f"--set {text}: {where} has no key '{part}'",
+                raise _error(f"--set {text}: {where} has no key {shown(part)}",
                              did_you_mean(str(part), known) or _no_such_key_hint(text, path[:i], target))
             if last:
                 target[part] = value
@@ -85,7 +85,7 @@ def _no_such_key_hint(text: str, parent: list[Any], keys: Iterable[Any]) -> str:
 
 
 def _kind(value: Any) -> str:
-    return "null" if value is None else f"the value {value!r}"
+    return "null" if value is None else f"the value {shown(value)}"
 
 
 def _error(message: str, hint: str) -> SpecErrors:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from archspec.errors import Location, SpecError, did_you_mean
+from archspec.errors import Location, SpecError, did_you_mean, shown
 
 Locate = Callable[[tuple], "Location | None"]
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
@@ -40,7 +40,7 @@ class _Failure:
 
     @property
     def name(self) -> str:
-        return "the top level" if not self.path else "'" + ".".join(str(p) for p in self.path) + "'"
+        return "the top level" if not self.path else shown(".".join(str(p) for p in self.path))
 
     @property
     def loc(self) -> Location | None:
@@ -48,8 +48,7 @@ class _Failure:
 
     @property
     def received(self) -> str:
-        text = repr(self.error.instance)
-        return text if len(text) <= 60 else text[:57] + "..."
+        return shown(self.error.instance)
 
     def hint(self, fallback: str) -> str:
         """The failing schema's description, or that of the nearest enclosing one, or ``fallback``."""
@@ -105,9 +104,9 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
-        return f"the number {value}"
+        return f"the number {shown(value)}"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {shown(value)}"
     return _TYPE_WORDS.get({list: "array", dict: "object"}.get(type(value), ""), type(value).__name__)
 
 
@@ -149,7 +148,7 @@ def _additional_properties(f: _Failure) -> list[SpecError]:
             continue
         hint = did_you_mean(str(key), allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else
                                                    "remove it")
-        errors.append(SpecError(f"unknown key '{key}' {place}", hint, f.where.key(f.path + (key,))))
+        errors.append(SpecError(f"unknown key {shown(key)} {place}", hint, f.where.key(f.path + (key,))))
     return errors
 
 

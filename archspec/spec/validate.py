@@ -35,7 +35,7 @@ def structural_errors(doc: Document) -> list[SpecError]:
     version = doc.data.get("archspec", SUPPORTED_VERSION)
     if version != SUPPORTED_VERSION or isinstance(version, bool):
         # Another version's structure cannot be judged by this one's rules: this error alone.
-        return at_stage([SpecError(f"unsupported format version archspec: {version!r}",
+        return at_stage([SpecError(f"unsupported format version archspec: {shown(version)}",
                                    f"this archspec reads version {SUPPORTED_VERSION}; write 'archspec: "
                                    f"{SUPPORTED_VERSION}'", doc.loc(("archspec",)))], Stage.STRUCTURE)
     where = Where(doc.loc, doc.key_loc)
@@ -88,7 +88,7 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
                 misspelled.add(close.split("'")[1])
             hint = close or NOT_TAKEN.get(str(name)) or (
                 f"{kind.name} takes {', '.join(arg_map)}" if arg_map else f"{kind.name} takes no arguments")
-            errors.append(SpecError(f"{label}: unknown argument '{name}'", hint, key_locs.get(name, key_loc)))
+            errors.append(SpecError(f"{label}: unknown argument {shown(name)}", hint, key_locs.get(name, key_loc)))
             continue
         arg = arg_map[name]
         if not _arg_validator(kind.name, name).is_valid(value):
