@@ -128,3 +128,14 @@ def test_shown_never_raises_and_stays_short() -> None:
     assert shown("it's" * 40).startswith('"it\'s') and shown("it's" * 40).endswith("(160 characters)")
     assert shown(10 ** 4000) == "a 4,001-digit integer"
     assert shown((1,)) == "(1,)" and shown({"a": 1}) == "{'a': 1}" and shown(None) == "None"
+
+
+def test_devices_and_oversized_files_are_refused_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading /dev/zero would never end, and a huge file would fill memory: both are refused."""
+    import archspec.spec.load as load
+
+    result = CliRunner().invoke(main, ["validate", "/dev/zero"])
+    assert result.exit_code == 2 and "/dev/zero is a device or socket, not a spec file" in result.stderr
+    monkeypatch.setattr(load, "MAX_SPEC_BYTES", len(VALID) - 1)
+    code, stderr = _validate(VALID.encode(), tmp_path, monkeypatch)
+    assert code == 2 and "net.yaml is larger than" in stderr and "too large for a spec" in stderr

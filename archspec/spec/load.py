@@ -281,11 +281,16 @@ def load_text(text: str, path: str = "<string>") -> Document:
     return doc
 
 
+# Far above any spec a person or a generator writes (100,000 layers take about 3 MB), and low
+# enough that reading /dev/zero or a mistaken data file ends at once instead of filling memory.
+MAX_SPEC_BYTES = 64 * 1024 * 1024
+
+
 def load_file(path: str | Path) -> Document:
-    """Read and parse a spec file; a missing or unreadable file is a SpecError."""
+    """Read and parse a spec file; a missing, unreadable, oversized or non-regular file is a SpecError."""
     name = str(path)
     try:
-        text = decode_spec(Path(path).read_bytes(), name)
+        text = decode_spec(_read_spec_bytes(Path(path), name), name)
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"no such file: {name}", "check the path", Location(name))], Stage.FILE) from None
     except IsADirectoryError:
@@ -297,3 +302,17 @@ def load_file(path: str | Path) -> Document:
         raise SpecErrors([SpecError(f"cannot read {name}: {exc.strerror}", "check the path and its permissions",
                                     Location(name))], Stage.FILE) from None
     return load_text(text, name)
+
+
+def _read_spec_bytes(path: Path, name: str) -> bytes:
+    """The file's bytes, refusing devices and sockets (a device may never end) and anything
+    larger than ``MAX_SPEC_BYTES``. Pipes are read (``archspec validate <(generate)``)."""
+    if path.is_char_device() or path.is_block_device() or path.is_socket():
+        raise SpecError(f"{name} is a device or socket, not a spec file", "name a .yaml file", Location(name))
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"{name} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MiB, too large for a spec",
+                        "is this the right file? A spec of 100,000 layers takes about 3 MB", Location(name))
+    return data
+
