@@ -40,7 +40,8 @@ def _hint(text: str, exc: yaml.MarkedYAMLError, mark: yaml.Mark | None, problem:
                 "name, inputs, repeat or expect")
     if exc.context and "flow" in exc.context and exc.context_mark is not None:
         opened = exc.context_mark
-        bracket = "[" if "sequence" in exc.context else "{"
+        bracket = text[opened.index] if opened.index < len(text) and text[opened.index] in _CLOSERS else \
+            "[" if "sequence" in exc.context else "{"
         return (f"separate the items of the '{bracket}' opened at line {opened.line + 1}, column "
                 f"{opened.column + 1} with commas")
     if "\t" in line[: (mark.column + 1) if mark else 0]:
@@ -60,14 +61,41 @@ def _unclosed(path: str, text: str, exc: yaml.MarkedYAMLError) -> SpecError | No
         return SpecError(f"YAML syntax error: this quote ({quote}) is never closed",
                          f"add the closing {quote} where the text ends; the parser reached {reached} without "
                          "finding it", loc)
-    if context.startswith("while parsing a flow") and opened.index < len(text) and text[opened.index] in _CLOSERS:
-        bracket = text[opened.index]
-        if _is_closed(text, opened.index):
+    if context.startswith("while parsing a flow"):
+        start = opened.index if opened.index < len(text) and text[opened.index] in _CLOSERS else \
+            _last_open_bracket(text, opened.index)
+        if start is None or _is_closed(text, start):
             return None
+        bracket = text[start]
+        loc = Location(path, text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1)
         return SpecError(f"YAML syntax error: this '{bracket}' is never closed",
                          f"add '{_CLOSERS[bracket]}' where the {_WHAT[bracket]} ends; the parser reached {reached} "
                          "without finding it", loc)
     return None
+
+
+def _last_open_bracket(text: str, end: int) -> int | None:
+    """Index of the innermost bracket still open at ``end`` (PyYAML's context mark for a flow
+    node at the end of the file points past the bracket), skipping quoted text and comments.
+
+    >>> _last_open_bracket("a: 1\\nname: [\\n", 12), _last_open_bracket("a: [1]\\n", 7) is None
+    (11, True)
+    """
+    stack: list[int] = []
+    i = 0
+    while i < min(end, len(text)):
+        ch, before = text[i], text[i - 1] if i > 0 else "\n"
+        if ch in "'\"" and before in _SCALAR_STARTS:
+            i = _quote_end(text, i)
+        elif ch == "#" and before in " \t\n":
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+        elif ch in _CLOSERS:
+            stack.append(i)
+        elif ch in "]}" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else None
 
 
 def _reached(text: str, mark: yaml.Mark | None) -> str:
