@@ -276,10 +276,15 @@ def layer_field(info: LayerInfo, inputs: Sequence[Field]) -> Field:
     if step.rule is FieldRule.MERGE:
         return merge(inputs, info.node.inputs)
     if step.rule is FieldRule.PERMUTE:
-        return replace(permute(inputs[0], info.node.args["dims"]), note="")
+        return _without_note(permute(inputs[0], info.node.args["dims"]))
     in_axes = info.in_shapes[0][:-1] if len(info.in_shapes[0]) > 1 else ()
     out_rank = max(len(info.out_shape) - 1, 0)
-    return replace(apply(inputs[0], step, in_axes, out_rank), note="")  # a note belongs to its merge
+    return _without_note(apply(inputs[0], step, in_axes, out_rank))
+
+
+def _without_note(field: Field) -> Field:
+    """A note belongs to its merge, not to the layers after it (a field without one is kept as is)."""
+    return replace(field, note="") if field.note else field
 
 
 __all__ = ["Field", "Step", "origin", "grow", "shift", "same_before", "centre", "layer_step", "apply", "merge",

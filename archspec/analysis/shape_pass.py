@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from functools import cached_property
+from typing import Callable, Mapping, Optional, Sequence
 
 from archspec.errors import SpecError, SpecErrors, SpecWarning, Stage
 from archspec.graph.ir import Graph, Node
 from archspec.layers.catalog import LayerError, LayerKind, Params, Shape, Window, all_kinds
+from archspec.layers.registry import Caveat
 from archspec.layers.arithmetic import fmt_shape
 
 
@@ -28,19 +30,18 @@ class Analysis:
     shapes: Mapping[str, Shape]
     warnings: tuple[SpecWarning, ...] = ()   # valid settings that some TensorFlow kernels cannot run
 
-    @property
+    # The totals are read by several reports of one analysis: each is summed once.
+    @cached_property
     def params(self) -> Params:
-        total = Params()
-        for info in self.layers:
-            total = total + info.params
-        return total
+        trainable = sum(info.params.trainable for info in self.layers)
+        return Params(trainable, sum(info.params.non_trainable for info in self.layers))
 
-    @property
+    @cached_property
     def macs(self) -> int:
         """MACs per sample of the layers whose MACs are known (see ``macs_unknown``)."""
         return sum(info.macs for info in self.layers if info.macs is not None)
 
-    @property
+    @cached_property
     def macs_unknown(self) -> tuple[str, ...]:
         """Layers whose MACs depend on a size that is unknown (not in ``macs``)."""
         return tuple(info.node.name for info in self.layers if info.macs is None)
@@ -49,7 +50,11 @@ class Analysis:
         return [self.shapes[o] for o in self.graph.outputs]
 
     def info(self, name: str) -> LayerInfo:
-        return next(i for i in self.layers if i.node.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, LayerInfo]:
+        return {info.node.name: info for info in self.layers}
 
 
 def _source(name: str, graph: Graph) -> str:
@@ -70,9 +75,35 @@ def layer_macs(kind: LayerKind, node: Node, ins: tuple[Shape, ...], out: Shape) 
     return kind.macs(node.args, ins, out)
 
 
+Rules = tuple[Shape, Params, Optional[int], Optional[Window], list[Caveat]]
+
+
+def layer_rules(kind: LayerKind, node: Node, ins: tuple[Shape, ...], model_inputs: Sequence[bool]) -> Rules:
+    """A layer's output shape, params, MACs, window and caveats; LayerError when its input does not fit."""
+    out = kind.output_shape(node.args, ins, model_inputs)
+    return (out, kind.params(node.args, ins, out), layer_macs(kind, node, ins, out),
+            kind.window(node.args, ins, out) if kind.window else None, kind.caveats(node.args, ins))
+
+
+def _remembered_rules(graph: Graph) -> Callable[[LayerKind, Node, tuple[Shape, ...]], Rules]:
+    """``layer_rules``, computed once per arguments object and input shapes: the layers of a
+    repeat (or of a block used many times) share one checked arguments object, and the rules
+    are pure functions of it. The arguments object is alive in the graph, so its id is its own."""
+    known: dict[tuple[str, int, tuple[Shape, ...]], Rules] = {}
+
+    def rules(kind: LayerKind, node: Node, ins: tuple[Shape, ...]) -> Rules:
+        key = (node.kind, id(node.args), ins)
+        found = known.get(key)
+        if found is None:  # a LayerError leaves nothing remembered: the next layer is told the same
+            found = known[key] = layer_rules(kind, node, ins, [i in graph.inputs for i in node.inputs])
+        return found
+    return rules
+
+
 def analyse(graph: Graph) -> Analysis:
     """Compute every layer's output shape, params and MACs; raise SpecErrors with all problems."""
     kinds = all_kinds()
+    rules = _remembered_rules(graph)
     shapes: dict[str, Shape] = dict(graph.inputs)
     infos: list[LayerInfo] = []
     errors: list[SpecError] = []
@@ -83,9 +114,7 @@ def analyse(graph: Graph) -> Analysis:
         kind = kinds[node.kind]
         ins = tuple(shapes[i] for i in node.inputs)
         try:
-            out = kind.output_shape(node.args, ins, [i in graph.inputs for i in node.inputs])
-            info = LayerInfo(node, kind, ins, out, kind.params(node.args, ins, out), layer_macs(kind, node, ins, out),
-                             kind.window(node.args, ins, out) if kind.window else None)
+            out, params, macs, window, caveats = rules(kind, node, ins)
         except LayerError as exc:
             message = f"{node.kind} '{node.name}': {exc.message}"
             if exc.arg is None:  # the problem is the input, not an argument: say where it comes from
@@ -93,9 +122,9 @@ def analyse(graph: Graph) -> Analysis:
             errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), Stage.SHAPES))
             continue
         shapes[node.name] = out
-        infos.append(info)
+        infos.append(LayerInfo(node, kind, ins, out, params, macs, window))
         warnings += [SpecWarning(node.arg_loc(c.arg), f"{node.kind} '{node.name}': {c.message}", c.hint)
-                     for c in kind.caveats(node.args, ins)]
+                     for c in caveats]
     errors += _check_expectations(graph, shapes)
     if errors:
         raise SpecErrors(errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Optional, Union
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
@@ -70,6 +71,8 @@ class _Lowering:
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
     pending_names: Optional[set[str]] = None  # filled once every entry is expanded, for resolving
+    checked: dict[tuple, tuple[dict, dict]] = field(default_factory=dict)  # see _checked_args
+    evaluated: dict[tuple[int, int], tuple[dict, dict, dict, tuple]] = field(default_factory=dict)  # _evaluated
 
     # ------------------------------------------------------------ values
     def subst(self, value: Any, env: dict[str, Any], path: PathKey) -> Any:
@@ -303,16 +306,43 @@ class _Lowering:
                local: str, inputs: list[Ref], loc: Location) -> Optional[str]:
         full = "/".join(scope + (local,))
         label = f"{kind.name} '{full}'"
-        args = self.subst(given, env, path)
+        checked = self._checked_args(kind, given, path, env, label, loc)
+        if checked is None:
+            return full  # the problem is already reported
+        full_args, arg_locs = checked
+        lo, hi = kind.inputs
+        if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
+            want = f"exactly {lo}" if lo == hi else f"at least {lo}"
+            hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
+                                                              "Concatenate to join several)"
+            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc)
+        self.pending.append(_Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
+        return full
+
+    def _checked_args(self, kind: LayerKind, given: dict, path: PathKey, env: dict[str, Any], label: str,
+                      loc: Location) -> Optional[tuple[dict, dict]]:
+        """A layer's arguments with defaults filled, and where each is written; None when a value
+        leaves no layer to build. Arguments that pass every check are remembered by place and
+        value: the instances of a repeat, or of a block used many times, share one checked copy
+        instead of checking (and holding) one each."""
+        args, value_key = self._evaluated(given, env, path)
+        memo = (path, value_key)
+        try:
+            known = self.checked.get(memo)
+        except TypeError:  # a value no key can hold (a set): checked each time, and refused
+            known, memo = None, None
+        if known is not None:
+            return known
         arg_locs = {k: self.doc.loc(path + (k,)) for k in given}
         key_locs = {k: self.doc.key_loc(path + (k,)) for k in given}
         if any(isinstance(v, _Invalid) for v in args.values()):
-            return full  # the expression error is already reported
+            return None  # the expression error is already reported
         for arg, value in args.items():
             if too_large(value) is not None:
                 self.error(f"{label}: '{arg}' holds {shown_int(too_large(value))}, larger than 2**63 - 1, the "
                            "largest size TensorFlow can hold", "use a smaller value", arg_locs[arg], Stage.ARGUMENTS)
-                return full
+                return None
+        errors_before = len(self.errors)
         arg_errors = check_args(kind, args, label, loc, arg_locs, key_locs)
         self.errors.extend(arg_errors)
         if not arg_errors:
@@ -322,14 +352,25 @@ class _Lowering:
                            Stage.ARGUMENTS)
         else:
             full_args = dict(args)
-        lo, hi = kind.inputs
-        if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
-            want = f"exactly {lo}" if lo == hi else f"at least {lo}"
-            hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
-                                                              "Concatenate to join several)"
-            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc)
-        self.pending.append(_Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
-        return full
+        if len(self.errors) == errors_before and memo is not None:  # errors name the instance: never shared
+            self.checked[memo] = (full_args, arg_locs)
+        return full_args, arg_locs
+
+    def _evaluated(self, given: dict, env: dict[str, Any], path: PathKey) -> tuple[dict, tuple]:
+        """``subst(given, env)`` and its value key, once per pair of objects (a repeat's
+        instances evaluate the same arguments in the same environment). The pair is kept with
+        the result, so neither object's id can be reused by another while it is remembered."""
+        if not given:
+            return {}, (dict, ())
+        known = self.evaluated.get((id(given), id(env)))
+        if known is not None and known[0] is given and known[1] is env:
+            return known[2], known[3]
+        errors_before = len(self.errors)
+        args = self.subst(given, env, path)
+        value_key = _value_key(args)
+        if len(self.errors) == errors_before:  # an expression's error is reported at every instance
+            self.evaluated[(id(given), id(env))] = (given, env, args, value_key)
+        return args, value_key
 
     def _block(self, block: _Block, given: dict, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
                local: str, inputs: list[Ref], loc: Location, stack: list[str]) -> Optional[Ref]:
@@ -438,6 +479,21 @@ def _is_shape(value: Any) -> bool:
         v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value)
 
 
+def _value_key(value: Any) -> tuple:
+    """A key equal only for equal values of equal types, as the argument checks see them
+    (``1``, ``1.0`` and ``True`` differ; so do ``0.0`` and ``-0.0``).
+
+    >>> _value_key({"a": [1, 2.0]}) == _value_key({"a": [1, 2]})
+    False
+    """
+    if isinstance(value, dict):
+        return (dict, tuple((k, _value_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return (list, tuple(_value_key(v) for v in value))
+    return (type(value), repr(value) if isinstance(value, float) else value)
+
+
+@lru_cache(maxsize=None)
 def _snake(name: str) -> str:
     """Keras-style default names.
 
