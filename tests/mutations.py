@@ -247,17 +247,55 @@ MUTATIONS: list[Callable[[random.Random, Any], tuple[Any, str]]] = [
 
 
 def mutate(rng: random.Random, source: Path) -> Case:
-    """One to three mutations of a source spec, dumped back to YAML."""
+    """One to three mutations of a source spec's data, dumped back to YAML; or edits of its text
+    as written (comments, anchors and flow style kept) that break the YAML itself."""
     from archspec.spec.load import load_text
 
-    data = load_text(source.read_text(encoding="utf-8"), str(source)).data
-    steps: list[str] = []
+    written = source.read_text(encoding="utf-8")
+    if rng.random() < 0.2:
+        text, steps = written, []
+        for _ in range(rng.choice((1, 1, 2))):
+            text, step = _edit_text(rng, text)
+            steps.append(step)
+        return Case(source.name, steps, text)
+    data = load_text(written, str(source)).data
+    steps = []
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         data, step = rng.choice(MUTATIONS)(rng, data)
         steps.append(step)
     text = yaml.safe_dump(data, sort_keys=False, width=1 << 30, allow_unicode=True)
     text = re.sub(rf"{TRICK}(\d+)_", lambda m: YAML_TRICKS[int(m.group(1))], text)
     return Case(source.name, steps, text)
+
+
+TEXT_INSERTS = [":", "- ", "[", "]", "{", "}", "&a ", "*a", "!", "|", ">", "'", '"', "#", "%", "@", "`", "\t", "\x00",
+                "\ufeff", "\n", "\r\n", "${", "$", "\u2028", "\x85", ": {", "<<: ", "? ", "---\n", "...\n"]
+
+
+def _edit_text(rng: random.Random, text: str) -> tuple[str, str]:
+    """One edit of the text: cut it short, drop or insert characters, shift a line, change line ends."""
+    at = rng.randrange(len(text) + 1)
+    line = text.count("\n", 0, at) + 1
+    choice = rng.randrange(7)
+    if choice == 0:
+        return text[:at], f"cut at line {line}"
+    if choice == 1:
+        n = rng.choice((1, 1, 2, 10))
+        return text[:at] + text[at + n:], f"delete {n} characters at line {line}"
+    if choice == 2:
+        insert = rng.choice(TEXT_INSERTS)
+        return text[:at] + insert + text[at:], f"insert {insert!r} at line {line}"
+    if choice == 3:
+        lines = text.split("\n")
+        i = rng.randrange(len(lines))
+        lines[i] = rng.choice(("  ", " ", "\t", "")) + lines[i] if rng.random() < 0.7 else lines[i].lstrip()
+        return "\n".join(lines), f"indent line {i + 1}"
+    if choice == 4:
+        return text.replace("\n", rng.choice(("\r\n", "\r"))), "other line ends"
+    if choice == 5:
+        return rng.choice(("\ufeff", "---\n", "%YAML 1.2\n---\n", "%TAG ! tag:x,2000:\n---\n")) + text, "a prefix"
+    return text + rng.choice(("---\nname: second\n", "...\n", "\x00", "  - Dense: {units: 2}\n", "\n" * 5000)), \
+        "a suffix"
 
 
 def _jsonable(value: Any) -> bool:

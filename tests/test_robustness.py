@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from archspec.api import compile_text
 from archspec.cli import main
+from layer_samples import SAMPLES
 
 HEAD = "archspec: 1\nname: hostile\ninput: [8, 8, 3]\n"  # lines 1-3
 LAYERS = "layers:\n  - Flatten\n  - Dense: {units: 2}\n"  # a valid tail
@@ -92,6 +93,8 @@ HOSTILE = [
     ("nan_argument", HEAD + "layers:\n  - BatchNormalization: {epsilon: .nan}\n  - Flatten\n", 5,
      "'epsilon' must be a number >= 0; received: nan"),
     ("zero_units", _dense("0"), 6, "'units' must be a positive integer; received: 0"),
+    ("zero_groups", HEAD + "layers:\n  - GroupNormalization: {groups: 0}\n  - Flatten\n", 5,
+     "groups must be -1 (one group per channel) or a positive number; received: 0"),
     # long text: linear scans, and messages that quote it cut short
     ("run_of_openers", _dense('"' + "${" * 200_000 + '"'), 6, "'units' must be a positive integer; received: '${${"),
     ("long_unknown_kind", HEAD + "layers:\n  - ? " + "X" * 1_000_000 + "\n    : {}\n", 5, "unknown layer or block 'XXX"),
@@ -188,3 +191,34 @@ def test_aliases_shared_by_every_layer_are_not_a_bomb() -> None:
     text = yaml.safe_dump(data, sort_keys=False)
     assert text.count("*id001") == 2_999
     assert len(compile_text(text).graph.nodes) == 3_000
+
+
+HOSTILE_ARGUMENTS = [0, -1, 2 ** 63, 1e308, float("nan"), "", None, [0, 0]]
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_every_argument_of_every_kind_takes_hostile_values(kind: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each argument a kind takes (not only those its samples set), set to zero, a negative,
+    a size past int64, a float that overflows, nan, empty text, null and a list of zeros: an
+    error at its line or a valid model, never an internal error."""
+    import yaml
+
+    from archspec.layers.catalog import all_kinds
+    from mutations import COMMANDS, problems_of
+
+    monkeypatch.chdir(tmp_path)
+    shape, args = SAMPLES[kind][0]
+    shapes = shape if isinstance(shape[0], list) else [shape]
+    names = [f"in{i}" for i in range(len(shapes))]
+    found = []
+    for arg in all_kinds()[kind].arg_map:
+        for value in HOSTILE_ARGUMENTS:
+            spec = {"archspec": 1, "name": "hostile", "inputs": dict(zip(names, shapes)),
+                    "layers": [{kind: {**args, arg: value}, "inputs": names}]}
+            Path("hostile.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+            argv = COMMANDS["summary"]
+            result = CliRunner().invoke(main, [*argv, "hostile.yaml"])
+            found += [f"{arg}={value!r}: {p}" for p in problems_of("hostile.yaml", argv, result.exit_code,
+                                                                   result.stdout, result.stderr, result.exception, 0)]
+    assert found == []

@@ -69,6 +69,9 @@ def _same_checked(kind: str):
     def shape(args: Args, ins: Sequence[Shape]) -> Shape:
         dim = _dim(kind, args, ins[0])
         groups = args.get("groups", 1)
+        if kind == "GroupNormalization" and groups == 0:  # the schema's minimum is -1, which means one per channel
+            raise LayerError("groups must be -1 (one group per channel) or a positive number; received: 0",
+                             "choose groups that divide the number of channels, or -1", "groups")
         if kind == "GroupNormalization" and groups != -1 and (dim < groups or dim % groups):
             raise LayerError(f"{dim} channels cannot be split into {groups} groups",
                              "choose groups that divide the number of channels", "groups")
