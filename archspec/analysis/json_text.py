@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from types import GeneratorType
 from typing import Any
 
 STEP = "  "  # the indent of one level
 
 
 def dumps(value: Any) -> str:
-    """``json.dumps(value, indent=2)``, faster.
+    """``json.dumps(value, indent=2)``, faster; a generator stands for a list of its items.
 
     >>> print(dumps({"a": [1, None], "b": {}, "c": "é"}))
     {
@@ -44,11 +45,10 @@ def _text(value: Any, pad: str) -> str:
         return "null"
     if kind is bool:
         return "true" if value else "false"
-    if kind is list or kind is tuple:
-        if not value:
-            return "[]"
+    if kind is list or kind is tuple or kind is GeneratorType:
         inner = pad + STEP
-        return "[\n" + ",\n".join([inner + _text(v, inner) for v in value]) + "\n" + pad + "]"
+        items = [inner + _text(v, inner) for v in value]  # a generator's items are dropped once written
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]" if items else "[]"
     if kind is dict and all(type(k) is str for k in value):
         if not value:
             return "{}"

@@ -324,6 +324,11 @@ def to_json_dict(report: Report) -> dict[str, Any]:
     need a size that is unknown; ``total_macs`` then counts the others and ``macs_unknown``
     names the layers left out.
     """
+    return {**_json_head(report), "layers": [_layer_json(report, info) for info in report.analysis.layers]}
+
+
+def _json_head(report: Report) -> dict[str, Any]:
+    """Everything of the JSON contract but the layers."""
     analysis, mem = report.analysis, report.memory
     graph, p = analysis.graph, analysis.params
     macs_unknown = {"macs_unknown": list(analysis.macs_unknown)} if analysis.macs_unknown else {}
@@ -340,12 +345,14 @@ def to_json_dict(report: Report) -> dict[str, Any]:
         "inference_activation_bytes": mem.inference_bytes, "inference_peak_layer": mem.peak_layer,
         "training_activation_bytes": mem.training_bytes, "memory_convention": MEMORY_CONVENTION, **sizes_unknown,
         "notes": [f"{n.layer} ({n.kind}, line {n.line}): {n.message}" for n in report.notes],
-        "layers": [_layer_json(report, info) for info in analysis.layers],
     }
 
 
 def to_json(report: Report) -> str:
-    return json_text.dumps(to_json_dict(report))
+    """The text of ``to_json_dict``; each layer's record is dropped once written, so a long
+    model holds its text, not its records and their text at once."""
+    layers = (_layer_json(report, info) for info in report.analysis.layers)
+    return json_text.dumps({**_json_head(report), "layers": layers})
 
 
 def render(report: Report, fmt: str = "table", depth: Optional[int] = None) -> str:

@@ -262,9 +262,12 @@ def _spans(g: _Graph, paths: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...],
 def place_y(rows: list[list[str]], spans: dict[tuple, tuple[int, int]], depth: dict[tuple, int]) -> list[float]:
     """Row centres: room for shape labels, and for the borders and titles of blocks."""
     ys, y = [], BOX_H / 2 + MARGIN
-    ending = [max([_margin(p, depth) for p, (_, hi) in spans.items() if hi == r] or [0.0]) for r in range(len(rows))]
-    opening = [max([_title_room(p, depth) for p, (lo, _) in spans.items() if lo == r] or [0.0])
-               for r in range(len(rows))]
+    ending, opening = [0.0] * len(rows), [0.0] * len(rows)
+    for p, (lo, hi) in spans.items():  # one pass over the blocks, not one per row
+        if hi < len(rows):
+            ending[hi] = max(ending[hi], _margin(p, depth))
+        if lo < len(rows):
+            opening[lo] = max(opening[lo], _title_room(p, depth))
     for r in range(len(rows)):
         y += opening[r]
         ys.append(y)
@@ -293,17 +296,28 @@ def layout(drawing: Drawing) -> Layout:
 
 
 def _rectangles(drawing: Drawing, g: _Graph, lay: Layout, depth: dict[tuple, int]) -> dict[tuple, tuple]:
+    extents = _extents(g, lay)
     rects = {}
     for path in drawing.clusters:
-        inside = [v for v, s in g.scope.items() if s[: len(path)] == path]
-        if not inside:
+        if path not in extents:
             continue
+        left, top, right, bottom = extents[path]
         m = _margin(path, depth)
-        rects[path] = (min(lay.x[v] - lay.w[v] / 2 for v in inside) - m,
-                       min(lay.y[v] - lay.h[v] / 2 for v in inside) - _title_room(path, depth),
-                       max(lay.x[v] + lay.w[v] / 2 for v in inside) + m,
-                       max(lay.y[v] + lay.h[v] / 2 for v in inside) + m)
+        rects[path] = (left - m, top - _title_room(path, depth), right + m, bottom + m)
     return rects
+
+
+def _extents(g: _Graph, lay: Layout) -> dict[tuple, tuple[float, float, float, float]]:
+    """Left, top, right and bottom of the boxes inside each block, in one pass over the boxes
+    (each adds to the blocks around it) rather than one pass per block."""
+    extents: dict[tuple, tuple[float, float, float, float]] = {}
+    for v, scope in g.scope.items():
+        box = (lay.x[v] - lay.w[v] / 2, lay.y[v] - lay.h[v] / 2, lay.x[v] + lay.w[v] / 2, lay.y[v] + lay.h[v] / 2)
+        for k in range(1, len(scope) + 1):
+            known = extents.get(scope[:k])
+            extents[scope[:k]] = box if known is None else (min(known[0], box[0]), min(known[1], box[1]),
+                                                            max(known[2], box[2]), max(known[3], box[3]))
+    return extents
 
 
 def _ports(g: _Graph, lay: Layout) -> dict[tuple[str, str, int], float]:

@@ -107,7 +107,8 @@ def drawing(analysis: Analysis, depth: Optional[int] = None) -> Drawing:
             owner[info.node.name] = info.node.name
     _finish_blocks(result, members, outputs)
     result.edges = _edges(analysis, owner)
-    visible = {b.scope[: i + 1] for b in result.boxes for i in range(len(b.scope))}
+    # In the order the boxes come (a set's order changes from run to run with string hashing).
+    visible = dict.fromkeys(b.scope[: i + 1] for b in result.boxes for i in range(len(b.scope)))
     result.clusters = {p: f"{p[-1]} ({graph.blocks[p].block})" for p in sorted(visible, key=len) if p in graph.blocks}
     return result
 
