@@ -27,7 +27,7 @@ def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
     """
     from archspec.errors import UserError, did_you_mean
 
-    chosen: list[str] = []
+    chosen: dict[str, None] = {}  # in order, each once (a list's `in` made '*' over many layers quadratic)
     for request in wanted:
         hits = [n for n in names if n == request] or [n for n in names if n.rsplit("/", 1)[-1] == request] or \
             [n for n in names if fnmatch.fnmatchcase(n, request)] or \
@@ -35,8 +35,8 @@ def select_layers(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
         if not hits:
             hint = did_you_mean(request, list(names)) or "run `archspec summary` for the layer names"
             raise UserError(f"no layer named '{request}'", hint)
-        chosen += [h for h in hits if h not in chosen]
-    return chosen
+        chosen.update(dict.fromkeys(hits))
+    return list(chosen)
 
 
 def add_commands(group: click.Group) -> None:
