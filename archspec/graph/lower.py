@@ -71,7 +71,8 @@ class _Lowering:
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
     pending_names: Optional[set[str]] = None  # filled once every entry is expanded, for resolving
-    checked: dict[tuple, tuple[dict, dict]] = field(default_factory=dict)  # see _checked_args
+    checked: dict[tuple, dict] = field(default_factory=dict)  # see _checked_args
+    arg_locs: dict[PathKey, dict[str, Location]] = field(default_factory=dict)
     evaluated: dict[tuple[int, int], tuple[dict, dict, dict, tuple]] = field(default_factory=dict)  # _evaluated
 
     # ------------------------------------------------------------ values
@@ -322,18 +323,20 @@ class _Lowering:
     def _checked_args(self, kind: LayerKind, given: dict, path: PathKey, env: dict[str, Any], label: str,
                       loc: Location) -> Optional[tuple[dict, dict]]:
         """A layer's arguments with defaults filled, and where each is written; None when a value
-        leaves no layer to build. Arguments that pass every check are remembered by place and
-        value: the instances of a repeat, or of a block used many times, share one checked copy
-        instead of checking (and holding) one each."""
+        leaves no layer to build. Arguments that pass every check are remembered by kind and
+        value: the instances of a repeat, of a block used many times, and layers written alike
+        share one checked copy instead of checking (and holding) one each."""
         args, value_key = self._evaluated(given, env, path)
-        memo = (path, value_key)
+        arg_locs = self.arg_locs.get(path)
+        if arg_locs is None:  # one entry's places serve each of its instances
+            arg_locs = self.arg_locs[path] = {k: self.doc.loc(path + (k,)) for k in given}
+        memo: Optional[tuple] = (kind.name, value_key)
         try:
             known = self.checked.get(memo)
         except TypeError:  # a value no key can hold (a set): checked each time, and refused
             known, memo = None, None
         if known is not None:
-            return known
-        arg_locs = {k: self.doc.loc(path + (k,)) for k in given}
+            return known, arg_locs
         key_locs = {k: self.doc.key_loc(path + (k,)) for k in given}
         if any(isinstance(v, _Invalid) for v in args.values()):
             return None  # the expression error is already reported
@@ -353,7 +356,7 @@ class _Lowering:
         else:
             full_args = dict(args)
         if len(self.errors) == errors_before and memo is not None:  # errors name the instance: never shared
-            self.checked[memo] = (full_args, arg_locs)
+            self.checked[memo] = full_args
         return full_args, arg_locs
 
     def _evaluated(self, given: dict, env: dict[str, Any], path: PathKey) -> tuple[dict, tuple]:
