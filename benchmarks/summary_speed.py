@@ -9,6 +9,10 @@
 2. Summary time of generated chains of 100, 1,000 and 10,000 layers (Conv2D and ReLU in turn):
    cold process time, and the in-process time of each stage (load+validate+lower+analyse, the
    analysis passes, the table), which must grow linearly; 1,000 layers must take under 1 s.
+3. Generated specs of any size: ``repeat: 100000`` of one Dense layer, and a 3-layer block
+   (Conv2D, BatchNormalization, ReLU) used with ``repeat: 4000``; cold time and peak memory
+   (the process's maximum resident set) of ``validate``, ``summary`` as a table, with
+   ``--depth 0`` and as JSON (targets: a few seconds, well under 300 MB).
 
 Both sides run with this interpreter (`sys.executable`); archspec is started the way its
 console script starts it, without a shell wrapper in between.
@@ -62,6 +66,58 @@ def chain_spec(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dense_spec(n: int) -> str:
+    """``repeat: n`` of one Dense layer on a vector of 8."""
+    return f"archspec: 1\nname: dense{n}\ninput: [8]\nlayers:\n  - Dense: {{units: 4}}\n    repeat: {n}\n"
+
+
+def block_spec(n: int) -> str:
+    """A block of 3 layers (3x3 convolution, batch normalization, ReLU) used ``n`` times."""
+    return (f"archspec: 1\nname: blocks{n}\ninput: [8, 8, 4]\nblocks:\n  cbr:\n    layers:\n"
+            "      - Conv2D: {filters: 4, kernel_size: 3, padding: same}\n      - BatchNormalization\n      - ReLU\n"
+            f"layers:\n  - cbr:\n    repeat: {n}\n")
+
+
+# archspec as its console script starts it, writing its peak resident memory (VmHWM, Linux)
+# to the file named by $PEAK_FILE as it exits. The peak is read inside the process: a child's
+# ru_maxrss starts from its parent's (subprocess forks this benchmark, already large).
+PEAK_CODE = ("import atexit, os, re, sys\n"
+             "def peak():\n"
+             "    text = open('/proc/self/status').read()\n"
+             "    open(os.environ['PEAK_FILE'], 'w').write(re.search(r'VmHWM:\\s*(\\d+)', text).group(1))\n"
+             "atexit.register(peak)\n"
+             "from archspec.cli import main; sys.exit(main())")
+
+
+def peak(args: Sequence[str], tmp: str) -> tuple[float, float]:
+    """Wall-clock seconds and peak resident memory (MB) of one fresh ``archspec ARGS`` process."""
+    peak_file = Path(tmp) / "peak.txt"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PEAK_CODE, *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env={**QUIET, "PEAK_FILE": str(peak_file)}, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    return elapsed, int(peak_file.read_text()) / 1024  # kB
+
+
+LARGE = [("100,000 Dense layers (`repeat: 100000`)", dense_spec(100_000)),
+         ("4,000 uses of a 3-layer block (12,000 layers)", block_spec(4_000))]
+LARGE_COMMANDS = [("validate", ["validate"]), ("summary", ["summary"]), ("summary --depth 0", ["summary", "--depth", "0"]),
+                  ("summary --format json", ["summary", "--format", "json"])]
+
+
+def large(runs: int = 3) -> list[tuple[str, str, float, float]]:
+    """(spec, command, median seconds, peak MB) of each command on each large spec."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, text in LARGE:
+            path = Path(tmp) / "large.yaml"
+            path.write_text(text)
+            for name, args in LARGE_COMMANDS:
+                samples = [peak(args + [str(path)], tmp) for _ in range(runs)]
+                rows.append((label, name, statistics.median(t for t, _ in samples), max(m for _, m in samples)))
+    return rows
+
+
 def stages(path: Path, runs: int = 3) -> dict[str, float]:
     """Median in-process seconds of each stage of `summary` (imports already done)."""
     from archspec.analysis import report
@@ -97,18 +153,19 @@ def run(runs: int, keras_runs: int) -> str:
             path.write_text(chain_spec(n))
             process = statistics.median(cold(ARCHSPEC + ["summary", str(path)], 3))
             rows.append((n, process, stages(path)))
-    return report_text(ours, theirs, ratio, rows, imports)
+    return report_text(ours, theirs, ratio, rows, imports, large())
 
 
 def report_text(ours: list[float], theirs: list[float], ratio: float, rows: list,
-                imports: list[tuple[str, float]]) -> str:
+                imports: list[tuple[str, float]], large_rows: list[tuple[str, str, float, float]]) -> str:
     """The results as Markdown (what --write saves)."""
     from importlib.metadata import version
 
     env = (f"Python {platform.python_version()}, Keras {version('keras')}, {os.cpu_count()} CPU "
            f"cores, {platform.machine()}, {platform.system()}")
     head = ["# `archspec summary` speed", "", f"Measured by `python benchmarks/summary_speed.py --write` ({env}).", ""]
-    return "\n".join(head + _resnet_section(ours, theirs, ratio, imports) + _chain_section(rows))
+    return "\n".join(head + _resnet_section(ours, theirs, ratio, imports) + _chain_section(rows)
+                     + _large_section(large_rows))
 
 
 def _resnet_section(ours: list[float], theirs: list[float], ratio: float, imports: list[tuple[str, float]]) -> list[str]:
@@ -138,6 +195,13 @@ def _chain_section(rows: list) -> list[str]:
     return lines + ["", f"Growth of the in-process time: x{s2['total'] / s1['total']:.1f} from 100 to 1,000 layers, "
                         f"x{s3['total'] / s2['total']:.1f} from 1,000 to 10,000 (linear: x10). "
                         f"1,000 layers: {cold_1000:.2f} s cold (target: under 1 s).", ""]
+
+
+def _large_section(rows: list[tuple[str, str, float, float]]) -> list[str]:
+    lines = ["## Generated specs of any size (cold processes, median of 3; memory: peak resident set)", "",
+             "| spec | command | time | peak memory |", "|---|---|---:|---:|"]
+    lines += [f"| {spec} | `archspec {command}` | {t:.2f} s | {mb:.0f} MB |" for spec, command, t, mb in rows]
+    return lines + ["", "Targets: a few seconds, well under 300 MB.", ""]
 
 
 def main() -> None:
