@@ -18,7 +18,7 @@ from typing import Any
 
 from yaml.composer import Composer
 from yaml.error import Mark
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, ScalarEvent
 from yaml.nodes import Node
 
 from archspec.errors import Location, SpecError
@@ -56,6 +56,11 @@ class BoundedComposer(Composer):
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()
         self.written += 1
+        if event.__class__ is ScalarEvent and event.anchor is None:
+            # Most nodes: nothing nests in a plain scalar and no alias can name it, so it is only
+            # counted and composed directly (our resolvers have no path resolvers to descend).
+            self.expanded += 1
+            return self.compose_scalar_node(None)
         if isinstance(event, AliasEvent):
             self._count_alias(event.anchor, event.start_mark)
             return super().compose_node(parent, index)
