@@ -76,7 +76,7 @@ HOSTILE = [
      "the key 'true' is read as a boolean, but keys must be text"),
     # layer counts: refused before anything is expanded, at the repeat (or block use)
     ("repeat_a_billion", HEAD + "layers:\n  - Dense: {units: 2}\n    repeat: 1000000000\n", 6,
-     "this entry (repeat: 1,000,000,000 of 1 layer) takes the model to 1,000,000,000 layers, more than the 1,000,000"),
+     "this entry (repeat: 1,000,000,000 of 1 layer) takes the model to 1,000,000,000 layers, more than the 100,000"),
     ("repeat_by_expression", HEAD + "layers:\n  - Dense: {units: 2}\n    repeat: \"${2 ** 64}\"\n", 6,
      "repeat: 18,446,744,073,709,551,616 of 1 layer"),
     ("repeat_a_block", HEAD + "blocks:\n  B:\n    layers:\n      - Dense: {units: 2}\n      - Dense: {units: 2}\n"
