@@ -309,10 +309,14 @@ def _read_spec_bytes(path: Path, name: str) -> bytes:
     larger than ``MAX_SPEC_BYTES``. Pipes are read (``archspec validate <(generate)``)."""
     if path.is_char_device() or path.is_block_device() or path.is_socket():
         raise SpecError(f"{name} is a device or socket, not a spec file", "name a .yaml file", Location(name))
+    chunks, size = [], 0
     with open(path, "rb") as handle:
-        data = handle.read(MAX_SPEC_BYTES + 1)
-    if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(f"{name} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MiB, too large for a spec",
-                        "is this the right file? A spec of 100,000 layers takes about 3 MB", Location(name))
-    return data
+        while chunk := handle.read(1 << 20):  # in pieces: a pipe has no size to check first
+            size += len(chunk)
+            if size > MAX_SPEC_BYTES:
+                raise SpecError(f"{name} is larger than {MAX_SPEC_BYTES // (1024 * 1024)} MiB, too large for a "
+                                "spec", "is this the right file? A spec of 100,000 layers takes about 3 MB",
+                                Location(name))
+            chunks.append(chunk)
+    return b"".join(chunks)
 
