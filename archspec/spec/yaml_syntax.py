@@ -7,6 +7,7 @@ quote opened (``context_mark``). We point there whenever the opener is never clo
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 import yaml
 
@@ -82,19 +83,11 @@ def _last_open_bracket(text: str, end: int) -> int | None:
     (11, True)
     """
     stack: list[int] = []
-    i = 0
-    while i < min(end, len(text)):
-        ch, before = text[i], text[i - 1] if i > 0 else "\n"
-        if ch in "'\"" and before in _SCALAR_STARTS:
-            i = _quote_end(text, i)
-        elif ch == "#" and before in " \t\n":
-            i = text.find("\n", i)
-            i = len(text) if i < 0 else i
-        elif ch in _CLOSERS:
+    for i, ch in _brackets(text, 0, end):
+        if ch in _CLOSERS:
             stack.append(i)
-        elif ch in "]}" and stack:
+        elif stack:
             stack.pop()
-        i += 1
     return stack[-1] if stack else None
 
 
@@ -113,24 +106,29 @@ def _is_closed(text: str, start: int) -> bool:
     (True, False)
     """
     stack: list[str] = []
+    for _, ch in _brackets(text, start, len(text)):
+        if ch in _CLOSERS:
+            stack.append(_CLOSERS[ch])
+        elif ch != stack.pop():
+            return False  # a closer of another bracket: the one at the top is never closed
+        elif not stack:
+            return True
+    return False
+
+
+def _brackets(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
+    """Every bracket in ``text[start:end]`` with its index, outside quoted text and comments."""
     i = start
-    while i < len(text):
-        ch = text[i]
-        before = text[i - 1] if i > 0 else "\n"
+    while i < min(end, len(text)):
+        ch, before = text[i], text[i - 1] if i > 0 else "\n"
         if ch in "'\"" and before in _SCALAR_STARTS:
             i = _quote_end(text, i)
         elif ch == "#" and before in " \t\n":
             i = text.find("\n", i)
             i = len(text) if i < 0 else i
-        elif ch in _CLOSERS:
-            stack.append(_CLOSERS[ch])
-        elif ch in "]}":
-            if ch != stack.pop():
-                return False  # a closer of another bracket: the one at the top is never closed
-            if not stack:
-                return True
+        elif ch in "[]{}":
+            yield i, ch
         i += 1
-    return False
 
 
 def _quote_end(text: str, start: int) -> int:
