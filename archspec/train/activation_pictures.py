@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -81,14 +81,7 @@ def _draw_layer(row: Any, fmap: np.ndarray, layer: MapLayer, count: int, cols: i
     if high <= low:  # a constant map: give the scale some width so the bar can be drawn
         low, high = low - 0.5, high + 0.5
     grid = row.subplots(block, cols, squeeze=False)
-    image = None
-    for index, axes in enumerate(grid.ravel()):
-        _tile(axes)
-        if index >= count:
-            axes.set_visible(False)
-            continue
-        image = axes.imshow(shown[..., index], cmap="viridis", vmin=low, vmax=high)
-        _number(axes, index)
+    image = _draw_tiles(grid, count, lambda axes, i: axes.imshow(shown[..., i], cmap="viridis", vmin=low, vmax=high))
     colorbar = row.colorbar(image, ax=grid.ravel().tolist(), shrink=0.9, pad=0.02, aspect=12 * block)
     colorbar.ax.tick_params(labelsize=TEXT_PT)
     height, width, channels = fmap.shape
@@ -112,17 +105,12 @@ def filters_figure(name: str, kernel: np.ndarray, max_filters: int = 64) -> Any:
     grid = figure.subplots(rows, cols, squeeze=False)
     gray = kernel.mean(axis=2)
     bound = float(np.abs(gray[..., :count]).max()) or 1.0
-    image = None
-    for index, axes in enumerate(grid.ravel()):
-        _tile(axes)
-        if index >= count:
-            axes.set_visible(False)
-            continue
-        if colour:
-            axes.imshow(_stretch(kernel[..., index]), interpolation="nearest")
-        else:
-            image = axes.imshow(gray[..., index], cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
-        _number(axes, index)
+    if colour:
+        _draw_tiles(grid, count, lambda axes, i: axes.imshow(_stretch(kernel[..., i]), interpolation="nearest"))
+        image = None  # each filter has its own range: no shared colour bar
+    else:
+        image = _draw_tiles(grid, count, lambda axes, i: axes.imshow(gray[..., i], cmap="RdBu_r", vmin=-bound,
+                                                                       vmax=bound, interpolation="nearest"))
     if image is not None:
         colorbar = figure.colorbar(image, ax=grid.ravel().tolist(), shrink=0.9, pad=0.02)
         colorbar.ax.tick_params(labelsize=TEXT_PT)
@@ -131,6 +119,20 @@ def filters_figure(name: str, kernel: np.ndarray, max_filters: int = 64) -> Any:
     figure.suptitle(f"{name}: {count} of {kernel.shape[-1]} filters, {kernel.shape[0]}x{kernel.shape[1]}x"
                     f"{kernel.shape[2]} ({scale})", fontsize=TITLE_PT)
     return figure
+
+
+def _draw_tiles(grid: Any, count: int, draw: Callable[[Any, int], Any]) -> Any:
+    """Draw tiles 0..count-1 of ``grid`` with ``draw(axes, index)``, numbered, the rest hidden;
+    the last image drawn (for a colour bar)."""
+    image = None
+    for index, axes in enumerate(grid.ravel()):
+        _tile(axes)
+        if index >= count:
+            axes.set_visible(False)
+            continue
+        image = draw(axes, index)
+        _number(axes, index)
+    return image
 
 
 def _stretch(a: np.ndarray) -> np.ndarray:
