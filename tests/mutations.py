@@ -140,8 +140,13 @@ def _delete(rng: random.Random, data: Any) -> tuple[Any, str]:
     return data, f"delete {_dotted(path)}"
 
 
+def _non_empty(data: Any, container: type) -> list[tuple]:
+    """The paths of every non-empty list (or mapping) in ``data``."""
+    return [p for p in _paths(data) if isinstance(_get(data, p), container) and _get(data, p)]
+
+
 def _duplicate(rng: random.Random, data: Any) -> tuple[Any, str]:
-    lists = [p for p in _paths(data) if isinstance(_get(data, p), list) and _get(data, p)]
+    lists = _non_empty(data, list)
     if not lists:
         return data, "nothing to duplicate"
     path = rng.choice(lists)
@@ -192,7 +197,7 @@ def _trick(rng: random.Random, data: Any) -> tuple[Any, str]:
 
 def _rename_key(rng: random.Random, data: Any) -> tuple[Any, str]:
     """A key renamed, to a misspelling, another key's name or a key that is not text."""
-    maps = [p for p in _paths(data) if isinstance(_get(data, p), dict) and _get(data, p)]
+    maps = _non_empty(data, dict)
     if not maps:
         return data, "no key to rename"
     path = rng.choice(maps)

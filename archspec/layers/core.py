@@ -11,7 +11,7 @@ from archspec.layers.families import ACTIVATION, CORE, PREPROCESSING, REGULARIZA
 from archspec.layers.registry import Arg, Args, FieldRule, LayerError, LayerKind, Params, Shape, register_kinds
 from archspec.layers.arithmetic import fmt_shape, product
 
-IMAGE, SEQUENCE = EXAMPLE_SHAPES[2], EXAMPLE_SHAPES[1]
+IMAGE = EXAMPLE_SHAPES[2]
 
 
 # ---------------------------------------------------------------- Dense, Flatten, Reshape, Permute
