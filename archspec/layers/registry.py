@@ -138,6 +138,10 @@ def _no_caveats(args: Args, ins: Sequence[Shape]) -> list[Caveat]:
     return []
 
 
+def _one_output(args: Args, ins: Sequence[Shape], out: Shape) -> tuple[tuple[str, Shape], ...]:
+    return ()
+
+
 def shape_only(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
     """The explanation of a kind without weights or arithmetic of its own."""
     if len(ins) == 1 and tuple(ins[0]) == tuple(out):
@@ -172,6 +176,10 @@ class LayerKind:
     field_rule: FieldRule = FieldRule.POINTWISE  # what the receptive-field pass does
     example: Optional[Example] = None
     caveats: Callable[[Args, Sequence[Shape]], list[Caveat]] = _no_caveats  # warnings at validation
+    # The outputs after the first, for a layer that returns several tensors (an RNN's
+    # return_state, attention scores): (name, shape) pairs, in the order Keras returns them.
+    # The first output is ``shape``'s; a spec names the others "layer:name" (or "layer:1").
+    extra_outputs: Callable[[Args, Sequence[Shape], Shape], tuple[tuple[str, Shape], ...]] = _one_output
 
     @property
     def arg_map(self) -> dict[str, Arg]:
