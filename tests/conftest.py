@@ -8,5 +8,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # oneDNN's Conv2D filter gradient crashes (SIGSEGV/SIGABRT) on some Xeon CPUs for non-square
 # kernels after asymmetric padding (TF 2.20 and 2.21); TensorFlow's own kernels do not.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# The suite checks archspec's own kinds, whatever plugins the machine has installed;
+# tests/test_plugins.py installs its plugins into a folder and runs the CLI with this unset.
+os.environ.setdefault("ARCHSPEC_NO_PLUGINS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent

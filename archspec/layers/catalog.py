@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # Importing a family module registers its kinds.
 from archspec.layers import conv, conv_transpose, core, fixed, merge, norm, pooling, resize  # noqa: F401
+from archspec import plugins
 from archspec.layers.registry import FAMILIES, KINDS, Family, LayerError, LayerKind, Params, Shape, Window
 
 __all__ = ["all_kinds", "all_families", "macs_convention", "Family", "LayerError", "LayerKind", "Params", "Shape",
@@ -14,12 +15,14 @@ __all__ = ["all_kinds", "all_families", "macs_convention", "Family", "LayerError
 
 
 def all_kinds() -> dict[str, LayerKind]:
-    """Every registered kind, by name."""
+    """Every registered kind, by name (the installed plugins' kinds loaded first, once)."""
+    plugins.ensure_loaded()
     return KINDS
 
 
 def all_families() -> dict[str, Family]:
-    """Every registered family, by name, in registration order."""
+    """Every registered family, by name, in registration order (plugins' families last)."""
+    plugins.ensure_loaded()
     return FAMILIES
 
 
