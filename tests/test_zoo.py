@@ -56,6 +56,8 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
     "densenet201": (20_242_984, 20_013_928, 229_056, (1000,)),
     "mobilenetv2": (3_538_984, 3_504_872, 34_112, (1000,)),
     "unet": (31_030_658, 31_030_658, 0, (388, 388, 2)),
+    "mobilenet": (4_253_864, 4_231_976, 21_888, (1000,)),
+    "mobilenetv3small": (2_554_968, 2_542_856, 12_112, (1000,)),
 }
 
 # Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"
@@ -83,10 +85,23 @@ KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
                                     "row2": "block_2_add", "row3": "block_5_add", "row4": "block_9_add",
                                     "row5": "block_12_add", "row6": "block_15_add", "row7": "block_16_project_BN",
                                     "out_relu": "out_relu"}),
+    "mobilenet": ("MobileNet", {"conv1_relu": "conv1_relu", "block1": "conv_pw_1_relu", "stage2": "conv_pw_3_relu",
+                                "stage3": "conv_pw_5_relu", "stage4": "conv_pw_11_relu", "stage5": "conv_pw_13_relu",
+                                "conv_preds": "conv_preds"}),
+    # Keras leaves MobileNetV3's activations unnamed: those boundaries map to the layer before.
+    "mobilenetv3small": ("MobileNetV3Small", {"conv_act": "conv_bn", "block0": "expanded_conv_project_bn",
+                                              **{f"block{i}": f"expanded_conv_{i}_add" for i in (2, 5, 7, 10)},
+                                              "conv_1_act": "conv_1_bn", "conv_2": "conv_2", "logits": "logits"}),
+}
+
+# Arguments for the applications whose defaults differ from the spec: with weights=None,
+# MobileNetV3 takes images of any size, (None, None, 3).
+KERAS_APP_ARGS: dict[str, dict[str, Any]] = {
+    "mobilenetv3small": {"input_shape": (224, 224, 3)},
 }
 
 # One network per family is also run, with keras.applications' weights, to compare outputs.
-SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2"}
+SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2", "mobilenet", "mobilenetv3small"}
 FAMILY_CHECKED = {name[:3]: name for name in SAME_FUNCTION_CHECKED}
 
 
@@ -121,7 +136,8 @@ def keras_app(spec_path: Path) -> Any:
 
     if spec_path.stem not in KERAS_APPS:
         pytest.skip("not a copy of a keras.applications model")
-    model = getattr(keras.applications, KERAS_APPS[spec_path.stem][0])(weights=None)
+    model = getattr(keras.applications, KERAS_APPS[spec_path.stem][0])(weights=None,
+                                                                        **KERAS_APP_ARGS.get(spec_path.stem, {}))
     yield model
     del model
     _free_keras()
