@@ -29,7 +29,8 @@ SPEC_FILES = sorted(zoo_dir().glob("*.yaml"))
 
 # Specs whose tests take about 5 s or more on 2 CPU cores (building the Keras model, and the
 # keras.applications twin where there is one). Still run by default: deselect with -m "not slow".
-SLOW = {"vgg16", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201"}
+SLOW = {"vgg16", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201", "inceptionv3",
+        "xception", "resnet50v2"}
 
 # Published totals: (total, trainable, non-trainable) params and the output shape.
 #  - lenet5 61,706, alexnet 62,378,344, googlenet 6,998,552, unet 31,030,658 and its 388x388x2
@@ -58,6 +59,9 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
     "unet": (31_030_658, 31_030_658, 0, (388, 388, 2)),
     "mobilenet": (4_253_864, 4_231_976, 21_888, (1000,)),
     "mobilenetv3small": (2_554_968, 2_542_856, 12_112, (1000,)),
+    "inceptionv3": (23_851_784, 23_817_352, 34_432, (1000,)),
+    "xception": (22_910_480, 22_855_952, 54_528, (1000,)),
+    "resnet50v2": (25_613_800, 25_568_360, 45_440, (1000,)),
 }
 
 # Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"
@@ -92,6 +96,16 @@ KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
     "mobilenetv3small": ("MobileNetV3Small", {"conv_act": "conv_bn", "block0": "expanded_conv_project_bn",
                                               **{f"block{i}": f"expanded_conv_{i}_add" for i in (2, 5, 7, 10)},
                                               "conv_1_act": "conv_1_bn", "conv_2": "conv_2", "logits": "logits"}),
+    "inceptionv3": ("InceptionV3", {**{f"mixed{i}": f"mixed{i}" for i in range(11)}, "avg_pool": "avg_pool"}),
+    # Keras names Xception's additions add, add_1, ...: a block is mapped to the layer before
+    # its addition, which has the same output shape.
+    "xception": ("Xception", {"block1_conv2_act": "block1_conv2_act", "block2": "block2_pool",
+                              "block3": "block3_pool", "block4": "block4_pool",
+                              "middle_8": "block12_sepconv3_bn", "block13": "block13_pool",
+                              "block14_sepconv2_act": "block14_sepconv2_act", "avg_pool": "avg_pool"}),
+    "resnet50v2": ("ResNet50V2", {"conv1": "conv1_conv", "pool1": "pool1_pool",
+                                  **{f"conv{s + 2}": f"conv{s + 2}_block{b}_out" for s, b in enumerate((3, 4, 6, 3))},
+                                  "post_relu": "post_relu", "avg_pool": "avg_pool"}),
 }
 
 # Arguments for the applications whose defaults differ from the spec: with weights=None,
@@ -101,8 +115,17 @@ KERAS_APP_ARGS: dict[str, dict[str, Any]] = {
 }
 
 # One network per family is also run, with keras.applications' weights, to compare outputs.
-SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2", "mobilenet", "mobilenetv3small"}
-FAMILY_CHECKED = {name[:3]: name for name in SAME_FUNCTION_CHECKED}
+SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2", "inceptionv3", "xception",
+                         "resnet50v2", "mobilenet", "mobilenetv3small"}
+
+
+def _family(name: str) -> str:
+    """A spec's family: its name without the depth or size, keeping a version (resnet101 -> resnet,
+    resnet50v2 -> resnetv2, mobilenetv3large -> mobilenetv3)."""
+    return re.sub(r"(?<!v)\d+|(small|large)$", "", name)
+
+
+FAMILY_CHECKED = {_family(name): name for name in SAME_FUNCTION_CHECKED}
 
 
 def _spec_param(path: Path) -> Any:
@@ -231,7 +254,7 @@ def test_same_function_as_keras_applications(spec_path: Path, built: Any, keras_
     import numpy as np
 
     if spec_path.stem not in SAME_FUNCTION_CHECKED:
-        pytest.skip(f"same blocks as {FAMILY_CHECKED[spec_path.stem[:3]]}, whose outputs are compared")
+        pytest.skip(f"same blocks as {FAMILY_CHECKED[_family(spec_path.stem)]}, whose outputs are compared")
 
     rng = np.random.default_rng(0)
     values = []
