@@ -125,3 +125,4 @@ def spec_for(kind: str, ins: list, args: dict) -> str:
 # Keras counts a positive axis with the batch axis: axis 3 of [H, W, C] is C.
 SAMPLES["BatchNormalization"].append((IMG, {"axis": 3}))
 SAMPLES["LayerNormalization"].append((IMG, {"axis": 1}))
+import samples_modern  # noqa: E402,F401  (adds the modern and preprocessing kinds' cases)

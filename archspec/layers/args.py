@@ -5,11 +5,17 @@ from typing import Any
 
 from archspec.layers.registry import Arg
 
+# Every activation keras.activations.get knows by name (Keras 3.15), but two: "glu" halves an
+# axis, which no layer's shape rule with an `activation:` argument does (Keras's own Dense and
+# Conv report the unhalved shape), so it is a value of the Activation layer only; "threshold"
+# needs two arguments a name cannot give (Keras fails when it is called).
 ACTIVATIONS = [
-    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
-    "sigmoid", "hard_sigmoid", "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax",
-    "softplus", "softsign", "exponential",
+    "linear", "relu", "relu6", "leaky_relu", "elu", "celu", "selu", "gelu", "silu", "swish", "mish",
+    "sigmoid", "hard_sigmoid", "sparse_sigmoid", "log_sigmoid", "hard_silu", "hard_swish", "tanh", "hard_tanh",
+    "tanh_shrink", "hard_shrink", "soft_shrink", "softmax", "log_softmax", "sparsemax", "softplus", "sparse_plus",
+    "squareplus", "softsign", "exponential",
 ]
+SHAPE_CHANGING_ACTIVATIONS = ["glu"]
 INITIALIZERS = [
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
     "zeros", "ones", "random_uniform", "random_normal", "truncated_normal", "orthogonal",
@@ -61,9 +67,9 @@ def choice(name: str, options: list, doc: str, default: Any = None, required: bo
 
 
 def activation(default: Any = None) -> Arg:
-    return Arg("activation", {"enum": ACTIVATIONS + [None]}, "the name of a Keras activation (relu, "
-               "sigmoid, softmax, tanh, gelu, ...) or null", "Activation applied to the output "
-               "(keras.activations); null = linear.", default)
+    return Arg("activation", {"enum": ACTIVATIONS + [None]}, "the name of a Keras activation (relu, sigmoid, "
+               "softmax, tanh, gelu, ...; glu only as an Activation layer) or null",
+               "Activation applied to the output (keras.activations); null = linear.", default)
 
 
 def use_bias(default: bool = True) -> Arg:
