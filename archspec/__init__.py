@@ -18,6 +18,7 @@ _LAYERS = "archspec.keras_backend.custom_layers"
 
 def _register_keras_layers() -> None:
     importlib.import_module(_LAYERS)
+    importlib.import_module("archspec.plugins").import_keras_layers()  # the installed plugins' layers too
 
 
 class _AfterKerasImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -62,8 +62,12 @@ class ArchspecGroup(click.Group):
 @click.version_option(package_name="archspec")
 @click.option("--verbose", is_flag=True, envvar="ARCHSPEC_VERBOSE",
               help="Show TensorFlow's start-up logging (or set ARCHSPEC_VERBOSE=1).")
-def main(verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """archspec: neural network architectures in YAML, checked without running them."""
+    if ctx.invoked_subcommand != "plugins":  # which lists the failures itself
+        from archspec import plugins
+        plugins.report_failures_with(lambda text: click.echo(text, err=True))
     if not verbose:
         from archspec.tensorflow_noise import quiet_tensorflow
         quiet_tensorflow()
@@ -218,7 +222,7 @@ def _register_extensions() -> None:
     """Commands that live with their subsystems (training, zoo, pictures...)."""
     import importlib
 
-    for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo"):
+    for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo", "archspec.plugin_cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from archspec.analysis.explain import yaml_text
+from archspec import plugins
 from archspec.errors import UserError, did_you_mean
 from archspec.layers.axes import layout
 from archspec.layers.catalog import all_families, all_kinds
@@ -28,7 +29,7 @@ def list_kinds() -> str:
     lines = []
     for title, kinds in _by_family():
         lines.append(f"{title}:")
-        lines.append("  " + ", ".join(k.name for k in kinds))
+        lines.append("  " + ", ".join(k.name + plugins.mark(k.name) for k in kinds))
     lines.append("")
     lines.append("`archspec layers NAME` shows a kind's arguments.")
     return "\n".join(lines)
@@ -45,7 +46,7 @@ def kind_named(name: str) -> LayerKind:
 
 def facts(kind: LayerKind) -> list[str]:
     """Family, inputs, receptive-field rule and MACs of a kind, one sentence each."""
-    out = [f"Family: {kind.family.title}."]
+    out = [f"Family: {kind.family.title}."] + plugins.provenance(kind.name)
     if kind.keras_class:
         out.append(f"Compiles to keras.layers.{kind.keras_class}.")
     lo, hi = kind.inputs
@@ -118,4 +119,7 @@ def _kind_section(kind: LayerKind) -> list[str]:
 
 
 if __name__ == "__main__":
+    import os
+
+    os.environ[plugins.DISABLE_VARIABLE] = "1"  # the reference documents archspec's own kinds, not installed plugins
     print(layers_reference(), end="")

@@ -90,6 +90,7 @@ def installed_entry_points() -> list[metadata.EntryPoint]:
 
 def load(entry_points: Iterable[metadata.EntryPoint]) -> list[Plugin]:
     """Load each entry point; return (and remember) what each gave. Failures are reported."""
+    importlib.import_module("archspec.layers.catalog")  # the built-in kinds first: a plugin's are what it adds
     results = []
     for entry_point in entry_points:
         plugin = _load_one(entry_point)
@@ -110,6 +111,22 @@ def plugins() -> list[Plugin]:
 def origin(kind_name: str) -> Optional[Plugin]:
     """The plugin that registered a kind; None for a built-in kind."""
     return _STATE.origins.get(kind_name)
+
+
+def mark(kind_name: str) -> str:
+    """What ``archspec layers`` writes after a plugin kind's name (nothing for a built-in).
+
+    >>> mark("Conv2D")
+    ''
+    """
+    plugin = origin(kind_name)
+    return f" (from {plugin.label})" if plugin else ""
+
+
+def provenance(kind_name: str) -> list[str]:
+    """The sentence saying which plugin a kind comes from, for its description."""
+    plugin = origin(kind_name)
+    return [f"From the plugin {plugin.label} (entry point '{plugin.name}': {plugin.target})."] if plugin else []
 
 
 def report_failures_with(reporter: Optional[Callable[[str], None]]) -> None:
