@@ -1,12 +1,13 @@
 """Shape, parameter and cost analysis over the IR: pure Python, closed-form rules only."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable, Mapping, Optional, Sequence
 
+from archspec.analysis.tensors import Outputs, canonical_all, shared_weight_errors
 from archspec.errors import SpecError, SpecErrors, SpecWarning, Stage
-from archspec.graph.ir import Graph, Node
+from archspec.graph.ir import OUTPUT_MARK, Graph, Node
 from archspec.layers.catalog import LayerError, LayerKind, Params, Shape, Window, all_kinds
 from archspec.layers.registry import Caveat
 from archspec.layers.arithmetic import fmt_shape
@@ -21,6 +22,13 @@ class LayerInfo:
     params: Params
     macs: Optional[int]              # per sample; None when the MAC rule needs a size that is unknown
     window: Optional[Window]
+    extra_outputs: Outputs = ()      # the outputs after the first: (name, shape), as the spec names them
+
+    @property
+    def outputs(self) -> tuple[tuple[str, Shape], ...]:
+        """Every output as (tensor name, shape): the layer's own, then ``layer:name`` for the others."""
+        return ((self.node.name, self.out_shape),
+                *((f"{self.node.name}{OUTPUT_MARK}{name}", shape) for name, shape in self.extra_outputs))
 
 
 @dataclass(frozen=True)
@@ -75,14 +83,16 @@ def layer_macs(kind: LayerKind, node: Node, ins: tuple[Shape, ...], out: Shape) 
     return kind.macs(node.args, ins, out)
 
 
-Rules = tuple[Shape, Params, Optional[int], Optional[Window], list[Caveat]]
+Rules = tuple[Shape, Params, Optional[int], Optional[Window], list[Caveat], Outputs]
 
 
 def layer_rules(kind: LayerKind, node: Node, ins: tuple[Shape, ...], model_inputs: Sequence[bool]) -> Rules:
-    """A layer's output shape, params, MACs, window and caveats; LayerError when its input does not fit."""
+    """A layer's output shape, params, MACs, window, caveats and other outputs; LayerError when
+    its input does not fit."""
     out = kind.output_shape(node.args, ins, model_inputs)
     return (out, kind.params(node.args, ins, out), layer_macs(kind, node, ins, out),
-            kind.window(node.args, ins, out) if kind.window else None, kind.caveats(node.args, ins))
+            kind.window(node.args, ins, out) if kind.window else None, kind.caveats(node.args, ins),
+            tuple(kind.extra_outputs(node.args, ins, out)))
 
 
 def _remembered_rules(graph: Graph) -> Callable[[LayerKind, Node, tuple[Shape, ...]], Rules]:
@@ -101,34 +111,54 @@ def _remembered_rules(graph: Graph) -> Callable[[LayerKind, Node, tuple[Shape, .
 
 
 def analyse(graph: Graph) -> Analysis:
-    """Compute every layer's output shape, params and MACs; raise SpecErrors with all problems."""
+    """Compute every layer's output shapes, params and MACs; raise SpecErrors with all problems.
+
+    The analysis's graph names every tensor as ``tensors.canonical`` does (``layer:name``). A
+    shared application's params are counted at the layer it shares (0 at its own row), once
+    the weights its input needs are checked to be the same."""
     kinds = all_kinds()
     rules = _remembered_rules(graph)
     shapes: dict[str, Shape] = dict(graph.inputs)
+    extras: dict[str, Outputs] = {}
     infos: list[LayerInfo] = []
     errors: list[SpecError] = []
     warnings: list[SpecWarning] = []
-    for node in graph.nodes:
+    for written in graph.nodes:
+        node = _canonical_node(written, extras, errors)
         if any(i not in shapes for i in node.inputs):
             continue  # an input already failed; do not cascade
         kind = kinds[node.kind]
         ins = tuple(shapes[i] for i in node.inputs)
         try:
-            out, params, macs, window, caveats = rules(kind, node, ins)
+            out, params, macs, window, caveats, extra = rules(kind, node, ins)
         except LayerError as exc:
             message = f"{node.kind} '{node.name}': {exc.message}"
             if exc.arg is None:  # the problem is the input, not an argument: say where it comes from
                 message += _where_from(node, graph, shapes)
             errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), Stage.SHAPES))
             continue
-        shapes[node.name] = out
-        infos.append(LayerInfo(node, kind, ins, out, params, macs, window))
+        info = LayerInfo(node, kind, ins, out, params, macs, window, extra)
+        extras[node.name] = extra
+        shapes.update(info.outputs)
+        infos.append(info)
         warnings += [SpecWarning(node.arg_loc(c.arg), f"{node.kind} '{node.name}': {c.message}", c.hint)
                      for c in caveats]
+    outputs = canonical_all(graph.outputs, graph.output_locs, extras, errors)
+    errors += shared_weight_errors(infos)
     errors += _check_expectations(graph, shapes)
     if errors:
         raise SpecErrors(errors)
-    return Analysis(graph, tuple(infos), shapes, tuple(warnings))
+    if outputs != graph.outputs or any(a.node is not b for a, b in zip(infos, graph.nodes)):
+        graph = replace(graph, nodes=tuple(i.node for i in infos), outputs=outputs)
+    return Analysis(graph, tuple(replace(i, params=Params()) if i.node.shares else i for i in infos), shapes,
+                    tuple(warnings))
+
+
+def _canonical_node(node: Node, extras: Mapping[str, Outputs], errors: list[SpecError]) -> Node:
+    """The node with each input named ``layer:name`` where it takes a layer's other output."""
+    if not any(OUTPUT_MARK in i for i in node.inputs):
+        return node
+    return replace(node, inputs=canonical_all(node.inputs, node.input_locs, extras, errors))
 
 
 def _check_expectations(graph: Graph, shapes: Mapping[str, Shape]) -> list[SpecError]:

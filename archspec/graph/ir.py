@@ -7,6 +7,16 @@ from typing import Any, Mapping, Optional
 from archspec.errors import Location
 
 Shape = tuple  # tuple[Optional[int], ...] without the batch axis
+OUTPUT_MARK = ":"  # "lstm:state_h", "lstm:1": one of a layer's outputs after the first
+
+
+def producer(tensor: str) -> str:
+    """The node (or graph input) a tensor name comes from.
+
+    >>> producer("enc/lstm:state_h"), producer("conv1")
+    ('enc/lstm', 'conv1')
+    """
+    return tensor.split(OUTPUT_MARK, 1)[0]
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,8 @@ class Node:
     loc: Location                      # where the entry's layer key is written
     arg_locs: Mapping[str, Location] = field(default_factory=dict)
     scope: tuple[str, ...] = ()        # enclosing block instances, outermost first
+    shares: Optional[str] = None       # the node whose weights this application uses (written first)
+    input_locs: tuple[Location, ...] = ()  # where each input is named (the entry's place when implicit)
 
     @property
     def local_name(self) -> str:
@@ -27,6 +39,14 @@ class Node:
 
     def arg_loc(self, arg: Optional[str]) -> Location:
         return self.arg_locs.get(arg, self.loc) if arg else self.loc
+
+    def input_loc(self, index: int) -> Location:
+        return self.input_locs[index] if index < len(self.input_locs) else self.loc
+
+    @property
+    def weights_of(self) -> str:
+        """The node that owns the weights this node applies: itself unless it is shared."""
+        return self.shares or self.name
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class BlockInstance:
     path: tuple[str, ...]
     block: str
     loc: Location
+    shares: tuple[str, ...] = ()       # the instance whose weights this one's layers use
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class Graph:
     blocks: Mapping[tuple[str, ...], BlockInstance] = field(default_factory=dict)
     limits: Mapping[str, Any] = field(default_factory=dict)
     limit_locs: Mapping[str, Location] = field(default_factory=dict)
+    output_locs: tuple[Location, ...] = ()  # where each output is named
 
     def node(self, name: str) -> Node:
         return self._by_name[name]

@@ -1,52 +1,34 @@
 """Lowering: a checked document becomes the graph IR.
 
 Blocks are expanded, repeats unrolled, expressions evaluated, arguments checked against
-their kinds, names resolved (forward references allowed), and nodes put in topological
-order. Every node keeps where it was written. Errors are collected, not raised one by one.
+their kinds, shares applied (``sharing.py``), names resolved (``names.py``; forward references
+allowed), and nodes put in topological order. Every node keeps where it was written. Errors
+are collected, not raised one by one.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
+from archspec.graph.bindings import block_inputs, check_declared, layer_inputs, written_inputs
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
+from archspec.graph.names import NameRef, Names, Ref
+from archspec.graph.sharing import Pending, ShareUse, Sharing
 from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter, shown_int, too_large
 from archspec.graph.order import topological_order
 from archspec.layers.catalog import LayerKind, all_kinds
 from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document, PathKey
 from archspec.spec.schema import ENTRY_KEY_SCHEMAS, REQUIRED_PARAM
-from archspec.spec.validate import arguments_hint, check_args
+from archspec.spec.validate import arguments_hint, check_args, check_nested
 
 ENTRY_KEYS = tuple(ENTRY_KEY_SCHEMAS)  # the keys an entry may carry beside its layer key
+SHARE = "share"  # the entry key that applies a layer (or block instance) again, instead of a layer key
 RESERVED = ("previous", "in")
 REQUIRED = REQUIRED_PARAM
-
-
-@dataclass(frozen=True)
-class NameRef:
-    """A name written in ``inputs``/``outputs``, to resolve once every entry is expanded."""
-
-    scope: tuple[str, ...]
-    name: str
-    loc: Location
-
-
-Ref = Union[str, NameRef]  # a node/input name, or a name still to resolve
-
-
-@dataclass
-class _Pending:
-    name: str
-    kind: LayerKind
-    args: dict
-    inputs: list[Ref]
-    loc: Location
-    arg_locs: dict
-    scope: tuple[str, ...]
 
 
 @dataclass
@@ -55,6 +37,7 @@ class _Block:
     params: dict
     layers: list
     path: PathKey
+    inputs: list[str] = field(default_factory=list)  # declared tensor inputs; none: one, 'in'
 
 
 @dataclass
@@ -62,15 +45,15 @@ class _Lowering:
     doc: Document
     kinds: dict[str, LayerKind]
     errors: list[SpecError] = field(default_factory=list)
-    pending: list[_Pending] = field(default_factory=list)
-    symbols: dict[tuple[str, ...], dict[str, Ref]] = field(default_factory=dict)
-    symbol_locs: dict[tuple[tuple[str, ...], str], Location] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+    names: Names = field(init=False)
     blocks: dict[str, _Block] = field(default_factory=dict)
     instances: dict[tuple[str, ...], BlockInstance] = field(default_factory=dict)
+    instance_outputs: dict[tuple[str, ...], Ref] = field(default_factory=dict)
+    shares: list[ShareUse] = field(default_factory=list)
     expectations: list[tuple[Ref, tuple, Location]] = field(default_factory=list)
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
-    pending_names: Optional[set[str]] = None  # filled once every entry is expanded, for resolving
     checked: dict[tuple, dict] = field(default_factory=dict)  # see _checked_args
     arg_locs: dict[PathKey, dict[str, Location]] = field(default_factory=dict)
     evaluated: dict[tuple[int, int], tuple[dict, dict, dict, tuple]] = field(default_factory=dict)  # _evaluated
@@ -94,6 +77,9 @@ class _Lowering:
     def error(self, message: str, hint: str, loc: Location, stage: Stage = Stage.GRAPH) -> None:
         self.errors.append(SpecError(message, hint, loc, stage))
 
+    def __post_init__(self) -> None:
+        self.names = Names(frozenset(self._input_names()), lambda: {p.name for p in self.pending})
+
     # ------------------------------------------------------------ top level
     def run(self) -> Graph:
         data = self.doc.data
@@ -103,24 +89,35 @@ class _Lowering:
                                     self.globals, ENTRY_KEYS, REQUIRED)
         inputs, input_locs = self._inputs(data)
         declared = self._input_names()  # known even when a shape failed, so errors do not cascade
-        self.symbols[()] = {name: name for name in declared}
+        self.names.symbols[()] = {name: name for name in declared}
         first: Optional[Ref] = next(iter(declared)) if len(declared) == 1 else None
         last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
         outputs = self._outputs(data, last)
-        resolved = self._resolve_all()
+        Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs,
+                {n: b.inputs for n, b in self.blocks.items()}, self.error, self._check_count).apply(self.shares)
+        nodes = self._nodes()
         if self.errors:
             raise SpecErrors(self.errors)
-        nodes = [Node(p.name, p.kind.name, p.args, tuple(resolved[id(p)]), p.loc, p.arg_locs, p.scope)
-                 for p in self.pending]
-        out_names = tuple(self._resolve_reported(o) for o in outputs)
-        expectations = tuple(Expectation(self.resolve(r), shape, loc) for r, shape, loc in self.expectations)
+        out_names = tuple(self.names.resolve_reported(o, self.errors) for o in outputs)
+        expectations = tuple(Expectation(self.names.resolve_reported(r, self.errors), shape, loc)
+                             for r, shape, loc in self.expectations)
         if self.errors:
             raise SpecErrors(self.errors)
         ordered = topological_order(nodes, inputs, out_names, input_locs)
         limits = data.get("limits") or {}
         return Graph(str(data["name"]), inputs, input_locs, ordered, out_names, self.doc.path,
                      str(data.get("description", "")), expectations, self.instances, limits,
-                     {k: self.doc.loc(("limits", k)) for k in limits})
+                     {k: self.doc.loc(("limits", k)) for k in limits},
+                     tuple(o.loc if isinstance(o, NameRef) else None for o in outputs))
+
+    def _nodes(self) -> list[Node]:
+        """The expanded layers with their inputs resolved (failures added to the errors)."""
+        nodes = []
+        for p in self.pending:
+            names = [self.names.resolve_reported(ref, self.errors) for ref in p.inputs]
+            locs = tuple(ref.loc if isinstance(ref, NameRef) else p.loc for ref in p.inputs)
+            nodes.append(Node(p.name, p.kind.name, p.args, tuple(names), p.loc, p.arg_locs, p.scope, p.shares, locs))
+        return nodes
 
     def _vars(self, given: dict) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -139,7 +136,8 @@ class _Lowering:
                 self.error(f"block '{name}' has the name of a layer kind", "rename the block",
                            self.doc.key_loc(("blocks", name)), Stage.STRUCTURE)
                 continue
-            blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name))
+            declared = check_declared(self.doc, name, body.get("inputs"), ("blocks", name, "inputs"), self.error)
+            blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name), declared)
         return blocks
 
     def _inputs(self, data: dict) -> tuple[dict[str, tuple], dict[str, Location]]:
@@ -175,7 +173,7 @@ class _Lowering:
     def entries(self, items: list, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
                 previous: Optional[Ref], stack: list[str]) -> Optional[Ref]:
         """Expand a list of entries in one scope; return the reference to the last one's output."""
-        table = self.symbols.setdefault(scope, {})
+        table = self.names.symbols.setdefault(scope, {})
         given_names = {e.get("name") for e in items if isinstance(e, dict)}
         counters: dict[str, int] = {}
         for i, entry in enumerate(items):
@@ -185,27 +183,12 @@ class _Lowering:
     def entry(self, entry: Any, path: PathKey, scope: tuple[str, ...], env: dict[str, Any], previous: Optional[Ref],
               stack: list[str], table: dict[str, Ref], given_names: set, counters: dict[str, int]) -> Optional[Ref]:
         entry = {entry: None} if isinstance(entry, str) else entry
-        types = [k for k in entry if k not in ENTRY_KEYS]
-        loc = self.doc.key_loc(path)
-        if len(types) != 1:
-            what = "no layer type" if not types else f"{len(types)} layer types ({', '.join(map(str, types))})"
-            self.error(f"an entry needs exactly one layer or block key, but this one has {what}",
-                       "split it into one entry per layer", loc, Stage.STRUCTURE)
+        type_name = self._entry_type(entry, path)
+        if type_name is None:
             return previous
-        type_name = types[0]
-        type_loc = self.doc.key_loc(path + (type_name,))
-        if type_name not in self.kinds and type_name not in self.blocks:
-            hint = did_you_mean(str(type_name), list(self.kinds) + list(self.blocks)) or \
-                "run `archspec layers` for the layer kinds, or define it under 'blocks:'"
-            self.error(f"unknown layer or block {shown(type_name)}", hint, type_loc, Stage.STRUCTURE)
+        inputs = self._entry_inputs(entry, type_name, path, scope, previous)
+        if inputs is None:
             return previous
-        args = entry[type_name]
-        if args is not None and not isinstance(args, dict):
-            self.error(f"the arguments of {type_name} must be a mapping, not {shown(args)}",
-                       arguments_hint(type_name, args, self.kinds.get(type_name) or self.blocks[type_name].params),
-                       self.doc.loc(path + (type_name,)), Stage.STRUCTURE)
-            return previous
-        inputs = self._entry_inputs(entry, path, scope, previous)
         repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
             self.error(f"repeat must be an integer >= 0; received: {shown(repeat)}", "fix repeat",
@@ -218,34 +201,80 @@ class _Lowering:
         name = entry.get("name")
         if name in RESERVED or (not scope and name in self._input_names()):
             self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)))
-        if self._too_many_layers(entry, type_name, env, stack, repeat, path):
+        if type_name != SHARE and self._too_many_layers(entry, type_name, env, stack, repeat, path):
             return previous
         out: Optional[Ref] = None
         for k in range(repeat):
             local = self._instance_name(name, k, "repeat" in entry, type_name, table, given_names, counters)
-            if type_name in self.kinds:
-                out = self._layer(self.kinds[type_name], args or {}, path + (type_name,), scope, env, local,
-                                  inputs, type_loc)
-            else:
-                out = self._block(self.blocks[type_name], args or {}, path + (type_name,), scope, env, local,
-                                  inputs, type_loc, stack)
+            given = entry.get("inputs") if k == 0 else None  # a share binds its inputs once its target is known
+            out = self._instance(entry, type_name, path, scope, env, local, inputs, given, previous if k == 0 else out,
+                                 stack)
             if out is None:
                 return previous
-            inputs = [out]
+            inputs = [out] + inputs[1:] if type_name in self.blocks else [out]
             if local != name:
                 table.setdefault(local, out)  # auto and repeat-instance names can be referred to too
+        self._named(entry, name, out, path, scope, env, table)
+        return out
+
+    def _entry_type(self, entry: dict, path: PathKey) -> Optional[str]:
+        """The entry's layer kind or block (SHARE for a share entry), or None when it has none (reported)."""
+        types = [k for k in entry if k not in ENTRY_KEYS]
+        if SHARE in entry and not types:
+            return SHARE
+        if len(types) != 1 or SHARE in entry:
+            what = "no layer type" if not types else f"{len(types)} layer types ({', '.join(map(str, types))})"
+            if SHARE in entry:
+                what = f"'share' and {what}"
+            self.error(f"an entry needs exactly one layer or block key, but this one has {what}",
+                       "split it into one entry per layer" + (" (a share entry has no layer key)" if SHARE in entry
+                                                              else ""), self.doc.key_loc(path), Stage.STRUCTURE)
+            return None
+        type_name = types[0]
+        type_loc = self.doc.key_loc(path + (type_name,))
+        if type_name not in self.kinds and type_name not in self.blocks:
+            hint = did_you_mean(str(type_name), list(self.kinds) + list(self.blocks)) or \
+                "run `archspec layers` for the layer kinds, or define it under 'blocks:'"
+            self.error(f"unknown layer or block {shown(type_name)}", hint, type_loc, Stage.STRUCTURE)
+            return None
+        args = entry[type_name]
+        if args is not None and not isinstance(args, dict):
+            self.error(f"the arguments of {type_name} must be a mapping, not {shown(args)}",
+                       arguments_hint(type_name, args, self.kinds.get(type_name) or self.blocks[type_name].params),
+                       self.doc.loc(path + (type_name,)), Stage.STRUCTURE)
+            return None
+        return type_name
+
+    def _instance(self, entry: dict, type_name: str, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
+                  local: str, inputs: list[Ref], given: Any, previous: Optional[Ref],
+                  stack: list[str]) -> Optional[Ref]:
+        """One instance of an entry (one of its repeats): a layer, a block use or a share."""
+        if type_name == SHARE:
+            use = ShareUse(NameRef(scope, str(entry[SHARE]), self.doc.loc(path + (SHARE,))),
+                           "/".join(scope + (local,)), scope, given, previous, path, self.doc.key_loc(path + (SHARE,)))
+            self.shares.append(use)
+            return use.output
+        type_loc = self.doc.key_loc(path + (type_name,))
+        args = entry[type_name] or {}
+        if type_name in self.kinds:
+            return self._layer(self.kinds[type_name], args, path + (type_name,), scope, env, local, inputs, type_loc)
+        return self._block(self.blocks[type_name], args, path + (type_name,), scope, env, local, inputs, type_loc,
+                           stack)
+
+    def _named(self, entry: dict, name: Optional[str], out: Optional[Ref], path: PathKey, scope: tuple[str, ...],
+               env: dict[str, Any], table: dict[str, Ref]) -> None:
+        """Enter the entry's written name, and its expectation."""
         if name is not None:
-            if name in table and (scope, name) in self.symbol_locs:
-                first = self.symbol_locs[(scope, name)]
+            if name in table and (scope, name) in self.names.symbol_locs:
+                first = self.names.symbol_locs[(scope, name)]
                 self.error(f"duplicate name {shown(name)} (first used at line {first.line})",
                            "names must be unique in their scope; rename one", self.doc.loc(path + ("name",)))
             table[name] = out  # type: ignore[assignment]
-            self.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
+            self.names.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
         if "expect" in entry and out is not None:
             shape = self.subst(entry["expect"], env, path + ("expect",))
             if _is_shape(shape):
                 self.expectations.append((out, tuple(shape), self.doc.loc(path + ("expect",))))
-        return out
 
     def _too_many_layers(self, entry: dict, type_name: str, env: dict[str, Any], stack: list[str], repeat: int,
                          path: PathKey) -> bool:
@@ -271,26 +300,17 @@ class _Lowering:
         data = self.doc.data
         return ["input"] if "input" in data else list(data.get("inputs") or {})
 
-    def _entry_inputs(self, entry: dict, path: PathKey, scope: tuple[str, ...], previous: Optional[Ref]) -> list[Ref]:
+    def _entry_inputs(self, entry: dict, type_name: str, path: PathKey, scope: tuple[str, ...],
+                      previous: Optional[Ref]) -> Optional[list[Ref]]:
+        """The entry's inputs (a block's in its declared order); None when they are wrong (reported).
+        A share's inputs are bound once its target is known: here they only stand in for ``repeat: 0``."""
         given = entry.get("inputs")
-        if given is None:
-            if previous is None:
-                self.error("this entry takes no input: with several model inputs the first layer must name them",
-                           "add inputs: [name, ...]", self.doc.key_loc(path))
-                return []
-            return [previous]
-        names = [given] if isinstance(given, str) else given
-        refs: list[Ref] = []
-        for i, n in enumerate(names):
-            loc = self.doc.loc(path + ("inputs",) if isinstance(given, str) else path + ("inputs", i))
-            if n == "previous":
-                if previous is None:
-                    self.error("'previous' has no entry above it", "name the input instead", loc)
-                    continue
-                refs.append(previous)
-            else:
-                refs.append(NameRef(scope, n, loc))
-        return refs
+        if type_name == SHARE:
+            return [] if isinstance(given, dict) else written_inputs(self.doc, given, path, scope, previous, _quiet)
+        if type_name in self.blocks:
+            block = self.blocks[type_name]
+            return block_inputs(self.doc, block.name, block.inputs, given, path, scope, previous, self.error)
+        return layer_inputs(self.doc, given, path, scope, previous, self.error)
 
     def _instance_name(self, name: Optional[str], k: int, numbered: bool, type_name: str, table: dict,
                        given_names: set, counters: dict[str, int]) -> str:
@@ -311,14 +331,18 @@ class _Lowering:
         if checked is None:
             return full  # the problem is already reported
         full_args, arg_locs = checked
+        self._check_count(kind, inputs, label, loc)
+        self.pending.append(Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
+        return full
+
+    def _check_count(self, kind: LayerKind, inputs: list[Ref], label: str, loc: Location) -> None:
         lo, hi = kind.inputs
         if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
-            want = f"exactly {lo}" if lo == hi else f"at least {lo}"
+            want = f"at least {lo}" if hi is None else f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
             hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
                                                               "Concatenate to join several)"
-            self.error(f"{label} takes {want} input{'s' if lo > 1 else ''} but receives {len(inputs)}", hint, loc)
-        self.pending.append(_Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
-        return full
+            self.error(f"{label} takes {want} input{'s' if lo > 1 or hi != 1 else ''} but receives {len(inputs)}",
+                       hint, loc)
 
     def _checked_args(self, kind: LayerKind, given: dict, path: PathKey, env: dict[str, Any], label: str,
                       loc: Location) -> Optional[tuple[dict, dict]]:
@@ -347,6 +371,8 @@ class _Lowering:
                 return None
         errors_before = len(self.errors)
         arg_errors = check_args(kind, args, label, loc, arg_locs, key_locs)
+        arg_errors += check_nested(kind, args, label,
+                                   lambda at, key: (self.doc.key_loc if key else self.doc.loc)(path + at))
         self.errors.extend(arg_errors)
         if not arg_errors:
             full_args = kind.with_defaults(args)
@@ -385,18 +411,20 @@ class _Lowering:
             self.error(f"blocks nest more than {MAX_BLOCK_DEPTH} deep here ({' -> '.join(stack[:3])} -> ... -> "
                        f"{block.name})", "use fewer levels of blocks inside blocks", loc, Stage.STRUCTURE)
             return None
-        if len(inputs) > 1:
-            self.error(f"block '{block.name}' takes one input but receives {len(inputs)}",
-                       "join the inputs with a merge layer first", loc)
-            return None
         values = self._block_params(block, given, path, env, loc)
         if values is None:
             return None
         inner = scope + (local,)
         self.instances[inner] = BlockInstance(inner, block.name, loc)
-        self.symbols[inner] = {"in": inputs[0]} if inputs else {}
-        return self.entries(block.layers, block.path + ("layers",), inner, values, inputs[0] if inputs else None,
-                            stack + [block.name])
+        # Members reach the bound tensors through the instance's table (so a shared copy can rebind them).
+        self.names.symbols[inner] = dict(zip(["in", *block.inputs], inputs[:1] + inputs)) if inputs else {}
+        for name in block.inputs:
+            self.names.symbol_locs[(inner, name)] = self.doc.loc(block.path + ("inputs",))
+        first = NameRef(inner, "in", loc) if inputs else None
+        out = self.entries(block.layers, block.path + ("layers",), inner, values, first, stack + [block.name])
+        if out is not None:
+            self.instance_outputs[inner] = out
+        return out
 
     def _block_params(self, block: _Block, given: dict, path: PathKey, env: dict[str, Any],
                       loc: Location) -> Optional[dict[str, Any]]:
@@ -420,57 +448,9 @@ class _Lowering:
                 values[name] = self.subst(default, values, block.path + ("params", name))
         return values if ok else None
 
-    # ------------------------------------------------------------ names
-    def resolve(self, ref: Ref) -> str:
-        """The node or input name a reference stands for, following names that stand for names
-        (``repeat: 0`` entries) in a loop, since such chains can be as long as the file."""
-        seen: set[NameRef] = set()
-        while not isinstance(ref, str):
-            if ref in seen:
-                raise _Unresolved(SpecError(f"{shown(ref.name)} refers to itself", "name another entry", ref.loc,
-                                            Stage.GRAPH))
-            seen.add(ref)
-            ref = self._lookup_name(ref)
-        return ref
 
-    def _lookup_name(self, ref: NameRef) -> Ref:
-        table = self.symbols.get(ref.scope, {})
-        if ref.name not in table and "/" in ref.name:  # a layer inside a block: "stage1/conv1"
-            if self.pending_names is None:  # once, not once per reference: a file may hold 100,000 of them
-                self.pending_names = {p.name for p in self.pending}
-            full = "/".join(ref.scope + (ref.name,))
-            if full in self.pending_names:
-                return full
-        if ref.name not in table:
-            known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
-            hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
-            where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
-            raise _Unresolved(SpecError(f"unknown name {shown(ref.name)}{where}", hint, ref.loc, Stage.GRAPH))
-        return table[ref.name]
-
-    def _resolve_reported(self, ref: Ref) -> str:
-        try:
-            return self.resolve(ref)
-        except _Unresolved as exc:
-            self.errors.append(exc.error)
-            return ""
-
-    def _resolve_all(self) -> dict[int, list[str]]:
-        resolved: dict[int, list[str]] = {}
-        for p in self.pending:
-            names = []
-            for ref in p.inputs:
-                try:
-                    names.append(self.resolve(ref))
-                except _Unresolved as exc:
-                    self.errors.append(exc.error)
-            resolved[id(p)] = names
-        return resolved
-
-
-class _Unresolved(Exception):
-    def __init__(self, error: SpecError) -> None:
-        self.error = error
+def _quiet(message: str, hint: str, loc: Location) -> None:
+    """Reports nothing: what it is given is reported where it is checked."""
 
 
 class _Invalid(str):

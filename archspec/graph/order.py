@@ -5,7 +5,7 @@ import heapq
 from typing import Mapping, Sequence
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage
-from archspec.graph.ir import Node
+from archspec.graph.ir import Node, producer
 
 
 def topological_order(nodes: Sequence[Node], inputs: Mapping[str, tuple], outputs: Sequence[str],
@@ -14,11 +14,11 @@ def topological_order(nodes: Sequence[Node], inputs: Mapping[str, tuple], output
     file's wherever the file's order is valid; raise SpecErrors on a cycle or dead layer."""
     by_name = {n.name: n for n in nodes}
     position = {n.name: i for i, n in enumerate(nodes)}
-    waiting = {n.name: sum(1 for i in n.inputs if i in by_name) for n in nodes}
+    waiting = {n.name: sum(1 for i in n.inputs if producer(i) in by_name) for n in nodes}
     users: dict[str, list[str]] = {}
     for n in nodes:
         for i in n.inputs:
-            users.setdefault(i, []).append(n.name)
+            users.setdefault(producer(i), []).append(n.name)
     ready = [position[n.name] for n in nodes if waiting[n.name] == 0]
     heapq.heapify(ready)
     ordered: list[Node] = []
@@ -44,17 +44,17 @@ def _find_cycle(stuck: list[Node], by_name: dict[str, Node]) -> list[str]:
     path: list[str] = []
     while node.name not in path:
         path.append(node.name)
-        node = next(by_name[i] for i in node.inputs if i in by_name and i in {s.name for s in stuck})
+        node = next(by_name[producer(i)] for i in node.inputs if producer(i) in {s.name for s in stuck})
     return path[path.index(node.name):] + [node.name]
 
 
 def _check_connected(ordered: list[Node], inputs: Mapping[str, tuple], outputs: Sequence[str],
                      input_locs: Mapping[str, Location]) -> None:
     """Every layer must feed an output and every input must be used, or Keras would drop them."""
-    needed = set(outputs)
+    needed = {producer(o) for o in outputs}
     for node in reversed(ordered):
         if node.name in needed:
-            needed.update(node.inputs)
+            needed.update(producer(i) for i in node.inputs)
     errors = [SpecError(f"layer '{n.name}' does not lead to any output", "connect it, list it under 'outputs:', "
                         "or remove it", n.loc) for n in ordered if n.name not in needed]
     errors += [SpecError(f"input '{name}' is not used by any layer", "give it to a layer with 'inputs:' or remove it",

@@ -23,8 +23,15 @@ ENTRY_KEY_SCHEMAS = {
     "name": {"type": "string", "pattern": NAME_PATTERN,
              "description": "The layer's name, unique in its scope, which other entries refer to: letters, "
                             "digits, '_', '.' or '-', starting with a letter or '_'."},
-    "inputs": {**NAMES, "description": "The entries whose outputs this entry takes; default: the entry just "
-                                       "above ('previous'). Inside a block, 'in' is the block's input."},
+    "inputs": {"oneOf": [*NAMES["oneOf"], {"type": "object", "minProperties": 1,
+                                           "additionalProperties": {"type": "string"},
+                                           "description": "a block's named inputs bound to names"}],
+               "description": "The entries whose outputs this entry takes; default: the entry just above "
+                              "('previous'). Inside a block, 'in' is the block's first input. A use of a block "
+                              "that declares inputs binds them by name ({x: up3, skip: down2}) or in order. "
+                              "'layer:name' or 'layer:1' is one of a layer's outputs after the first."},
+    "share": {"type": "string", "description": "Instead of a layer key: apply the layer (or every layer of the "
+                                                "block instance) of this name again, with the same weights."},
     "repeat": {"oneOf": [{"type": "integer", "minimum": 0, "description": "an integer >= 0"}, EXPR],
                "description": "Apply the entry this many times in sequence (0 leaves it out)."},
     "expect": {"$ref": "#/$defs/shape", "description": "The output shape this entry must have (checked by "
@@ -122,6 +129,10 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
                           "description": {"type": "string", "description": "What the block is."},
                           "params": {"type": "object", "description": "Parameter names and defaults; the word "
                                      "'required' marks one without a default."},
+                          "inputs": {"type": "array", "minItems": 1,
+                                     "items": {"type": "string", "pattern": NAME_PATTERN},
+                                     "description": "The block's named tensor inputs, bound by each use; 'in' is "
+                                                    "the first. Default: one input, 'in'."},
                           "layers": {"$ref": "#/$defs/layer_list"}}},
             "layer_list": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/entry"},
                            "description": "Entries in order: layers or blocks, one key each."},

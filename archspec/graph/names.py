@@ -1,0 +1,119 @@
+"""Names written in ``inputs``, ``outputs`` and ``share``, and what they stand for.
+
+Lowering fills one symbol table per scope (the top level, each block instance) while it
+expands entries; names are resolved once every entry is expanded, so they may refer forward.
+A table maps a name to a reference: a node's name, another name still to resolve (a block's
+input, a ``repeat: 0`` entry), or the output of a shared block instance, known only once the
+shares are applied. ``layer:name`` and ``layer:1`` name one of a layer's outputs after the
+first; the suffix is kept as written and checked by the shape pass, which knows the outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+from archspec.errors import Location, SpecError, Stage, did_you_mean, shown
+from archspec.graph.ir import OUTPUT_MARK
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """A name written in ``inputs``/``outputs``, to resolve once every entry is expanded."""
+
+    scope: tuple[str, ...]
+    name: str
+    loc: Location
+
+
+@dataclass(eq=False)
+class Deferred:
+    """The output of a shared block instance: set when the share is applied (None: it failed)."""
+
+    target: Optional["Ref"] = None
+
+
+Ref = Union[str, NameRef, Deferred]  # a node/input name, or a name still to resolve
+
+
+class Unresolved(Exception):
+    def __init__(self, error: SpecError) -> None:
+        self.error = error
+
+
+def split_output(name: str) -> tuple[str, Optional[str]]:
+    """A written name and the output it selects (None: the first).
+
+    >>> split_output("lstm:state_h"), split_output("lstm:0"), split_output("stage1/conv")
+    (('lstm', 'state_h'), ('lstm', None), ('stage1/conv', None))
+    """
+    base, mark, which = name.partition(OUTPUT_MARK)
+    return (base, None) if not mark or which == "0" else (base, which)
+
+
+@dataclass
+class Names:
+    """The symbol tables of one lowering, and resolution over them."""
+
+    inputs: frozenset[str]                     # the model's input names
+    layer_names: Callable[[], set[str]]        # every node expanded so far, for "block/layer" names
+    symbols: dict[tuple[str, ...], dict[str, Ref]] = field(default_factory=dict)
+    symbol_locs: dict[tuple[tuple[str, ...], str], Location] = field(default_factory=dict)
+    _layers: Optional[set[str]] = None
+
+    def forget_layers(self) -> None:
+        """New nodes were added (shared copies): the "block/layer" lookup must see them."""
+        self._layers = None
+
+    def resolve(self, ref: Ref) -> str:
+        """The node or input name a reference stands for, following names that stand for names
+        (``repeat: 0`` entries) in a loop, since such chains can be as long as the file."""
+        seen: set[NameRef] = set()
+        while not isinstance(ref, str):
+            if isinstance(ref, Deferred):
+                if ref.target is None:
+                    raise Unresolved(SpecError("", "", None, Stage.GRAPH))  # the failed share is reported
+                ref = ref.target
+                continue
+            if ref in seen:
+                raise Unresolved(SpecError(f"{shown(ref.name)} refers to itself", "name another entry", ref.loc,
+                                           Stage.GRAPH))
+            seen.add(ref)
+            base, which = split_output(ref.name)
+            if which is None:
+                ref = self._lookup(ref if base == ref.name else NameRef(ref.scope, base, ref.loc))
+                continue
+            return self._with_output(self.resolve(NameRef(ref.scope, base, ref.loc)), which, ref)
+        return ref
+
+    def _with_output(self, resolved: str, which: str, ref: NameRef) -> str:
+        if resolved in self.inputs:
+            raise Unresolved(SpecError(f"the input '{resolved}' has one output, so {shown(ref.name)} names nothing",
+                                       f"write '{resolved}'", ref.loc, Stage.GRAPH))
+        if OUTPUT_MARK in resolved:
+            raise Unresolved(SpecError(f"{shown(ref.name)} selects an output of an output", "write layer:output "
+                                       "once", ref.loc, Stage.GRAPH))
+        return f"{resolved}{OUTPUT_MARK}{which}"
+
+    def _lookup(self, ref: NameRef) -> Ref:
+        table = self.symbols.get(ref.scope, {})
+        if ref.name not in table and "/" in ref.name:  # a layer inside a block: "stage1/conv1"
+            if self._layers is None:  # once, not once per reference: a file may hold 100,000 of them
+                self._layers = self.layer_names()
+            full = "/".join(ref.scope + (ref.name,))
+            if full in self._layers:
+                return full
+        if ref.name not in table:
+            known = [n for n in table if n != "in"] + (["in"] if "in" in table else [])
+            hint = did_you_mean(str(ref.name), known) or "name an entry above with 'name:'"
+            where = f" in block '{ref.scope[-1]}'" if ref.scope else ""
+            raise Unresolved(SpecError(f"unknown name {shown(ref.name)}{where}", hint, ref.loc, Stage.GRAPH))
+        return table[ref.name]
+
+    def resolve_reported(self, ref: Ref, errors: list[SpecError]) -> str:
+        """``resolve``, with a failure added to ``errors`` (and "" returned)."""
+        try:
+            return self.resolve(ref)
+        except Unresolved as exc:
+            if exc.error.message:
+                errors.append(exc.error)
+            return ""
