@@ -17,6 +17,8 @@ PREPROCESSING = Family("preprocessing", "Preprocessing", "#f2f2f2", "preprocessi
 RESHAPE = Family("reshape", "Reshaping", "#eeeeee", "reshapes")
 RESIZE = Family("resize", "Padding, cropping, upsampling", "#d9f0ee", "resizing")
 MERGE = Family("merge", "Merging", "#fde0c5", "merges")
+RECURRENT = Family("recurrent", "Sequences and recurrent layers", "#e3f0d0", "recurrent layers")
 
 register_families(CONV, FIXED, POOLING, NORM, CORE, ACTIVATION, REGULARIZATION, PREPROCESSING, RESHAPE, RESIZE,
                   MERGE)
+register_families(RECURRENT)

@@ -39,6 +39,7 @@ class Arg:
     default: Any = None
     required: bool = False
     keras: bool = True                # passed to the Keras constructor as is
+    entry: bool = False               # holds one layer entry written as in a spec (a wrapper's layer)
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,11 @@ def record_problems(kind: LayerKind) -> list[str]:
         problems.append("it counts params or MACs but has no explain rule to show them")
     if (kind.window is not None) != (kind.field_rule in (FieldRule.WINDOW, FieldRule.UPSAMPLE)):
         problems.append(f"field_rule {kind.field_rule.value} and a window rule go together (window and upsample only)")
-    if kind.is_merge != (kind.field_rule is FieldRule.MERGE):
-        problems.append("a kind with several inputs has field_rule merge, and only such a kind")
+    # Several inputs are merged, or (whole: an RNN's initial states) read beside the first.
+    if kind.field_rule is FieldRule.MERGE and not kind.is_merge or \
+            kind.is_merge and kind.field_rule not in (FieldRule.MERGE, FieldRule.WHOLE):
+        problems.append("a kind with several inputs has field_rule merge (or whole: an RNN's initial states), and "
+                        "only such a kind has merge")
     return problems
 
 

@@ -76,7 +76,7 @@ def kind_schema(kind: LayerKind, expressions: bool) -> dict[str, Any]:
     """The arguments of one layer kind as a JSON Schema object."""
     properties = {}
     for arg in kind.args:
-        schema = dict(copy.deepcopy(arg.schema))
+        schema = {"$ref": "#/$defs/layer_entry"} if arg.entry else dict(copy.deepcopy(arg.schema))
         schema = _with_expressions(schema) if expressions else schema
         schema["description"] = arg.doc + (f" Default: {arg.default!r}." if not arg.required else " Required.")
         properties[arg.name] = schema
@@ -120,6 +120,7 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
         },
         "$defs": {
             "expr": EXPR,
+            "layer_entry": _layer_entry(kinds),
             "shape": {"type": "array", "minItems": 1, "description": "A shape without the batch axis; null = unknown.",
                       "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"},
                                           {"$ref": "#/$defs/expr"}],
@@ -146,6 +147,15 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
             "layer": layer_args,
         },
     }
+
+
+def _layer_entry(kinds: dict[str, LayerKind]) -> dict[str, Any]:
+    """One layer written as in a spec, as a wrapper's ``layer`` argument holds it: a kind's name,
+    or a mapping of one kind to its arguments."""
+    return {"description": "One layer: a kind's name, or {Kind: {arguments}}.",
+            "anyOf": [{"enum": sorted(kinds)},
+                      {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                       "properties": {name: {"$ref": f"#/$defs/layer/{name}"} for name in sorted(kinds)}}]}
 
 
 def published_schema() -> dict[str, Any]:

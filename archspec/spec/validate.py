@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jsonschema
 
@@ -100,6 +100,41 @@ def check_args(kind: LayerKind, given: Mapping[str, Any], label: str, key_loc: L
             errors.append(SpecError(f"{label}: missing required argument '{arg.name}'",
                                     f"add {arg.name}: ({arg.expects})", key_loc))
     return at_stage(errors, Stage.ARGUMENTS)
+
+
+Locate = Callable[[tuple, bool], Location]  # (path inside the arguments, at the key) -> where it is written
+
+
+def check_nested(kind: LayerKind, given: Mapping[str, Any], label: str, locate: Locate) -> list[SpecError]:
+    """Pass 2 for the layer entries a wrapper's arguments hold (``layer: {LSTM: {units: 8}}``):
+    each wrapped layer's arguments checked as an entry's are, at the places they are written,
+    then its kind's own rules, then the entries it holds in turn."""
+    from archspec.layers.registry import KINDS
+
+    errors: list[SpecError] = []
+    for arg in kind.args:
+        value = given.get(arg.name)
+        if not arg.entry or not _arg_validator(kind.name, arg.name).is_valid(value):
+            continue  # a value of the wrong form is check_args's error
+        name, inner_given = (value, {}) if isinstance(value, str) else next(iter(value.items()))
+        inner_given = inner_given or {}
+        path = (arg.name,) if isinstance(value, str) else (arg.name, name)
+        inner = KINDS.get(name)
+        if inner is None:
+            errors.append(SpecError(f"{label}: unknown layer kind {shown(name)} in '{arg.name}'",
+                                    did_you_mean(str(name), list(KINDS)) or "run `archspec layers` for the list",
+                                    locate(path, True), Stage.ARGUMENTS))
+            continue
+        inner_label = f"{label} (its {arg.name} {name})"
+        found = check_args(inner, inner_given, inner_label, locate(path, True),
+                           {k: locate(path + (k,), False) for k in inner_given},
+                           {k: locate(path + (k,), True) for k in inner_given})
+        if not found:
+            found = [SpecError(f"{inner_label}: {p.message}", p.hint or "",
+                               locate(path + (p.arg,), False) if p.arg in inner_given else locate(path, True),
+                               Stage.ARGUMENTS) for p in inner.check(inner.with_defaults(inner_given))]
+        errors += found or check_nested(inner, inner_given, inner_label, lambda at, key: locate(path + at, key))
+    return errors
 
 
 def _closest_choice(schema: Mapping[str, Any], value: Any) -> str | None:
