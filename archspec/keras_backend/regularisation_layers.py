@@ -31,9 +31,10 @@ class LayerScale(keras.layers.Layer):
         self.projection_dim = projection_dim
 
     def build(self, input_shape: Shape) -> None:
-        # No weight name, as in keras.applications.convnext: the weight's path is the same there
-        # and here ("<layer>/variable"), so weights copy across by path as well as by order.
-        self.gamma = self.add_weight(shape=(self.projection_dim,),
+        # keras.applications.convnext leaves the weight unnamed (Keras then numbers it
+        # "variable", "variable_1"... per process); the same shape and order is what lets its
+        # weights copy in, and the attribute's name is a stabler name than a counter.
+        self.gamma = self.add_weight(name="gamma", shape=(self.projection_dim,),
                                      initializer=keras.initializers.Constant(self.init_values), trainable=True)
 
     def call(self, x: Any) -> Any:

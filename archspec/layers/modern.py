@@ -208,7 +208,8 @@ _ACTIVATION_NAMES = A.ACTIVATIONS + A.SHAPE_CHANGING_ACTIVATIONS
 register_kinds(
     LayerKind("Activation", ACTIVATION, "Applies an activation function by name (keras.layers.Activation); "
               "glu halves the last axis.",
-              (Arg("activation", {"enum": _ACTIVATION_NAMES}, "the name of a Keras activation",
+              (Arg("activation", {"enum": _ACTIVATION_NAMES}, "the name of a Keras activation (threshold needs arguments "
+                   "a name cannot give: ReLU {threshold: t} is threshold(x, t, 0))",
                    "Name of the activation (every name keras.activations.get takes but threshold, which needs "
                    "arguments).", None, True),), _activation_shape, _activation_build,
               explain=_activation_explain, example=((IMAGE,), {"activation": "gelu"})),
