@@ -59,6 +59,9 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
     "unet": (31_030_658, 31_030_658, 0, (388, 388, 2)),
     "mobilenet": (4_253_864, 4_231_976, 21_888, (1000,)),
     "mobilenetv3small": (2_554_968, 2_542_856, 12_112, (1000,)),
+    "mobilenetv3large": (5_507_432, 5_483_032, 24_400, (1000,)),
+    "efficientnetb0": (5_330_571, 5_288_548, 42_023, (1000,)),
+    "efficientnetv2b0": (7_200_312, 7_139_704, 60_608, (1000,)),
     "inceptionv3": (23_851_784, 23_817_352, 34_432, (1000,)),
     "xception": (22_910_480, 22_855_952, 54_528, (1000,)),
     "resnet50v2": (25_613_800, 25_568_360, 45_440, (1000,)),
@@ -66,9 +69,11 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
 
 # Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"
 # column counts multiply-accumulates of conv and dense layers, without bias adds, as we do).
-# VGG16 exactly: issue 4 (conv + dense, no bias adds).
+# VGG16 exactly: issue 4 (conv + dense, no bias adds). MobileNet v1: its paper's 569M mult-adds
+# (Table 8), which torchvision does not have.
 PUBLISHED_GMACS = {"resnet18": 1.81, "resnet34": 3.66, "vgg16": 15.47, "vgg19": 19.63, "densenet121": 2.83,
-                   "densenet169": 3.36, "densenet201": 4.29, "mobilenetv2": 0.30}
+                   "densenet169": 3.36, "densenet201": 4.29, "mobilenetv2": 0.30, "mobilenet": 0.57,
+                   "mobilenetv3small": 0.06, "mobilenetv3large": 0.22, "efficientnetb0": 0.39}
 VGG16_MACS = 15_470_264_320
 
 # Specs that copy keras.applications: the application, and stage boundaries (our name -> the
@@ -96,6 +101,19 @@ KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
     "mobilenetv3small": ("MobileNetV3Small", {"conv_act": "conv_bn", "block0": "expanded_conv_project_bn",
                                               **{f"block{i}": f"expanded_conv_{i}_add" for i in (2, 5, 7, 10)},
                                               "conv_1_act": "conv_1_bn", "conv_2": "conv_2", "logits": "logits"}),
+    "mobilenetv3large": ("MobileNetV3Large", {"conv_act": "conv_bn", "block0": "expanded_conv_add",
+                                              **{f"block{i}": f"expanded_conv_{i}_add" for i in (2, 5, 9, 11, 14)},
+                                              "conv_1_act": "conv_1_bn", "conv_2": "conv_2", "logits": "logits"}),
+    "efficientnetb0": ("EfficientNetB0", {"stem_activation": "stem_activation", "block1a": "block1a_project_bn",
+                                          **{b: f"{b}_add" for b in ("block2b", "block3b", "block4c", "block5c",
+                                                                     "block6d")},
+                                          "block7a": "block7a_project_bn", "top_activation": "top_activation",
+                                          "avg_pool": "avg_pool"}),
+    "efficientnetv2b0": ("EfficientNetV2B0", {"stem_activation": "stem_activation",
+                                              "block1a": "block1a_project_activation",
+                                              **{b: f"{b}_add" for b in ("block2b", "block3b", "block4c", "block5e",
+                                                                         "block6h")},
+                                              "top_activation": "top_activation", "avg_pool": "avg_pool"}),
     "inceptionv3": ("InceptionV3", {**{f"mixed{i}": f"mixed{i}" for i in range(11)}, "avg_pool": "avg_pool"}),
     # Keras names Xception's additions add, add_1, ...: a block is mapped to the layer before
     # its addition, which has the same output shape.
@@ -112,11 +130,12 @@ KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
 # MobileNetV3 takes images of any size, (None, None, 3).
 KERAS_APP_ARGS: dict[str, dict[str, Any]] = {
     "mobilenetv3small": {"input_shape": (224, 224, 3)},
+    "mobilenetv3large": {"input_shape": (224, 224, 3)},
 }
 
 # One network per family is also run, with keras.applications' weights, to compare outputs.
 SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2", "inceptionv3", "xception",
-                         "resnet50v2", "mobilenet", "mobilenetv3small"}
+                         "resnet50v2", "mobilenet", "mobilenetv3small", "efficientnetb0", "efficientnetv2b0"}
 
 
 def _family(name: str) -> str:
