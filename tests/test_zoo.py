@@ -30,7 +30,7 @@ SPEC_FILES = sorted(zoo_dir().glob("*.yaml"))
 # Specs whose tests take about 5 s or more on 2 CPU cores (building the Keras model, and the
 # keras.applications twin where there is one). Still run by default: deselect with -m "not slow".
 SLOW = {"vgg16", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201", "inceptionv3",
-        "xception", "resnet50v2"}
+        "xception", "resnet50v2", "convnexttiny"}
 
 # Published totals: (total, trainable, non-trainable) params and the output shape.
 #  - lenet5 61,706, alexnet 62,378,344, googlenet 6,998,552, unet 31,030,658 and its 388x388x2
@@ -65,6 +65,7 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
     "inceptionv3": (23_851_784, 23_817_352, 34_432, (1000,)),
     "xception": (22_910_480, 22_855_952, 54_528, (1000,)),
     "resnet50v2": (25_613_800, 25_568_360, 45_440, (1000,)),
+    "convnexttiny": (28_589_128, 28_589_128, 0, (1000,)),
 }
 
 # Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"
@@ -124,6 +125,13 @@ KERAS_APPS: dict[str, tuple[str, dict[str, str]]] = {
     "resnet50v2": ("ResNet50V2", {"conv1": "conv1_conv", "pool1": "pool1_pool",
                                   **{f"conv{s + 2}": f"conv{s + 2}_block{b}_out" for s, b in enumerate((3, 4, 6, 3))},
                                   "post_relu": "post_relu", "avg_pool": "avg_pool"}),
+    # Keras adds a ConvNeXt block's shortcut with `+`, an operation and not a layer: a stage is
+    # mapped to its last block's identity, which has the stage's output shape.
+    "convnexttiny": ("ConvNeXtTiny", {"stem_layernorm": "convnext_tiny_stem",
+                                      **{f"stage{i}": f"convnext_tiny_stage_{i}_block_{d - 1}_identity"
+                                         for i, d in enumerate((3, 3, 9, 3))},
+                                      **{f"downsampling{i}": f"convnext_tiny_downsampling_block_{i}" for i in range(3)},
+                                      "head_gap": "convnext_tiny_head_gap", "head_dense": "convnext_tiny_head_dense"}),
 }
 
 # Arguments for the applications whose defaults differ from the spec: with weights=None,
@@ -135,7 +143,8 @@ KERAS_APP_ARGS: dict[str, dict[str, Any]] = {
 
 # One network per family is also run, with keras.applications' weights, to compare outputs.
 SAME_FUNCTION_CHECKED = {"vgg16", "resnet50", "densenet121", "mobilenetv2", "inceptionv3", "xception",
-                         "resnet50v2", "mobilenet", "mobilenetv3small", "efficientnetb0", "efficientnetv2b0"}
+                         "resnet50v2", "convnexttiny", "mobilenet", "mobilenetv3small", "efficientnetb0",
+                         "efficientnetv2b0"}
 
 
 def _family(name: str) -> str:
