@@ -126,3 +126,5 @@ def spec_for(kind: str, ins: list, args: dict) -> str:
 SAMPLES["BatchNormalization"].append((IMG, {"axis": 3}))
 SAMPLES["LayerNormalization"].append((IMG, {"axis": 1}))
 import samples_modern  # noqa: E402,F401  (adds the modern and preprocessing kinds' cases)
+import samples_attention  # noqa: E402,F401  (adds the attention kinds and ViT pieces)
+import samples_recurrent  # noqa: E402,F401  (adds the sequence layers and wrappers)

@@ -277,9 +277,21 @@ def layer_field(info: LayerInfo, inputs: Sequence[Field]) -> Field:
         return merge(inputs, info.node.inputs)
     if step.rule is FieldRule.PERMUTE:
         return _without_note(permute(inputs[0], info.node.args["dims"]))
+    if step.rule is FieldRule.WHOLE and len(inputs) > 1:
+        return _whole_of_each(info, inputs)
     in_axes = info.in_shapes[0][:-1] if len(info.in_shapes[0]) > 1 else ()
     out_rank = max(len(info.out_shape) - 1, 0)
     return _without_note(apply(inputs[0], step, in_axes, out_rank))
+
+
+def _whole_of_each(info: LayerInfo, inputs: Sequence[Field]) -> Field:
+    """A layer that sees every position of several inputs (attention's query, value and key):
+    the largest of their whole fields. Inputs of another rank than the first (an RNN's
+    initial states, vectors) bring no spatial axes of their own."""
+    rank = len(info.in_shapes[0])
+    wholes = [(apply(field, Step((), (), (), FieldRule.WHOLE), shape[:-1]), name)
+              for field, shape, name in zip(inputs, info.in_shapes, info.node.inputs) if len(shape) == rank]
+    return _without_note(merge([f for f, _ in wholes], [n for _, n in wholes]))
 
 
 def _without_note(field: Field) -> Field:

@@ -20,6 +20,7 @@ from keras import ops
 from archspec.keras_backend.pooling_layers import (LPPooling1D, LPPooling2D, LPPooling3D, MinPooling1D,
                                                    MinPooling2D, MinPooling3D)
 from archspec.keras_backend.window_base import Shape, WindowLayer, positive_tuple
+from archspec.keras_backend.transformer_layers import ClassToken, PositionEmbedding, SelectToken  # noqa: F401
 from archspec.keras_backend.regularisation_layers import CustomScaleLayer, GLU, LayerScale, StochasticDepth  # noqa: F401
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D", "TiledConv2D", "SpatialPadding", "MinPooling1D",

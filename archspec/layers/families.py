@@ -11,6 +11,8 @@ FIXED = Family("fixed", "Fixed kernels", "#f6dde4", "fixed-kernel convolutions")
 POOLING = Family("pooling", "Pooling", "#dcefd9", "pooling")
 NORM = Family("norm", "Normalization", "#fbf1c7", "normalisation")
 CORE = Family("core", "Core", "#e8dcf3", "dense layers")
+ATTENTION = Family("attention", "Attention and transformer pieces", "#f9e3f0",
+                   "attention (its projections as dense layers, plus the QK^T and AV products; no softmax)")
 ACTIVATION = Family("activation", "Activations", "#f2f2f2", "activations")
 REGULARIZATION = Family("regularization", "Regularization", "#f2f2f2", "dropout")
 PREPROCESSING = Family("preprocessing", "Preprocessing", "#f2f2f2", "preprocessing")
@@ -19,6 +21,6 @@ RESIZE = Family("resize", "Padding, cropping, upsampling", "#d9f0ee", "resizing"
 MERGE = Family("merge", "Merging", "#fde0c5", "merges")
 RECURRENT = Family("recurrent", "Sequences and recurrent layers", "#e3f0d0", "recurrent layers")
 
-register_families(CONV, FIXED, POOLING, NORM, CORE, ACTIVATION, REGULARIZATION, PREPROCESSING, RESHAPE, RESIZE,
-                  MERGE)
+register_families(CONV, FIXED, POOLING, NORM, CORE, ATTENTION, ACTIVATION, REGULARIZATION, PREPROCESSING, RESHAPE,
+                  RESIZE, MERGE)
 register_families(RECURRENT)
