@@ -222,7 +222,8 @@ def _register_extensions() -> None:
     """Commands that live with their subsystems (training, zoo, pictures...)."""
     import importlib
 
-    for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo", "archspec.plugin_cli"):
+    for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo", "archspec.plugin_cli",
+                   "archspec.importer.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:

@@ -1,0 +1,175 @@
+"""A Keras layer's config as a spec entry's arguments: the kind's own arguments (those it
+passes to Keras), written as a person would (``3`` for ``[3, 3]``), the ones at their default
+left out, and every other Keras key either at Keras's neutral value or refused by name.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import jsonschema
+
+from archspec.errors import shown
+from archspec.layers.registry import Arg, LayerKind
+
+# Keys of a Keras config with no archspec argument that may be dropped at these values:
+# they change nothing archspec computes or builds (the dtype policy, the data format we
+# assume, empty constraints...). Any other value is refused.
+NEUTRAL: dict[str, Callable[[Any, Mapping[str, Any]], bool]] = {
+    "name": lambda value, config: True,
+    "trainable": lambda value, config: value is True,
+    "dtype": lambda value, config: _dtype_name(value) in (None, "float32"),
+    "data_format": lambda value, config: value in (None, "channels_last"),
+    "activity_regularizer": lambda value, config: value is None,
+    "quantization_config": lambda value, config: value is None,
+    "lora_rank": lambda value, config: value is None,
+    "lora_alpha": lambda value, config: config.get("lora_rank") is None,
+    "synchronized": lambda value, config: value is False,
+    "renorm": lambda value, config: value is False,
+    "renorm_clipping": lambda value, config: value is None,
+    "renorm_momentum": lambda value, config: config.get("renorm") is False,
+    "rms_scaling": lambda value, config: value is False,
+    "invert": lambda value, config: value is False,
+    "seed": lambda value, config: value is None,
+    "sparse": lambda value, config: value is False,
+    "ragged": lambda value, config: value is False,
+}
+NEUTRAL_SUFFIXES = {"_constraint": None, "_regularizer": None}  # an empty constraint or penalty
+SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@dataclass
+class Converted:
+    """A layer's arguments as the spec writes them, what was refused, and what was approximated."""
+
+    args: dict[str, Any] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)   # "Keras argument x=... has no archspec equivalent"
+    notes: list[str] = field(default_factory=list)     # values the spec cannot hold that change no number
+
+
+def convert(kind: LayerKind, config: Mapping[str, Any]) -> Converted:
+    """The spec arguments of ``kind`` from a Keras layer ``config``.
+
+    >>> from archspec.layers.catalog import all_kinds
+    >>> convert(all_kinds()["Conv2D"], {"filters": 8, "kernel_size": [3, 3], "strides": [1, 1],
+    ...     "activation": "linear", "kernel_constraint": None, "trainable": True}).args
+    {'filters': 8, 'kernel_size': 3}
+    """
+    out = Converted()
+    declared = {arg.name: arg for arg in kind.args if arg.keras}
+    for key, value in config.items():
+        arg = declared.get(key)
+        if arg is None:
+            if not _neutral(key, value, config):
+                out.refused.append(f"Keras argument {key}={shown(value)} has no archspec equivalent")
+            continue
+        _convert_one(arg, value, config, out)
+    return out
+
+
+def _convert_one(arg: Arg, value: Any, config: Mapping[str, Any], out: Converted) -> None:
+    if isinstance(value, dict) and "class_name" in value:
+        value = _named_object(arg, value, out)
+        if value is _UNSAYABLE:
+            return
+    if _is_default(arg, value, config):
+        return
+    written = compact(value)
+    if not _fits(arg, written):
+        written = _plain(value)
+    if not _fits(arg, written):
+        out.refused.append(f"Keras argument {arg.name}={shown(value)} is not {arg.expects}")
+        return
+    out.args[arg.name] = written
+
+
+_UNSAYABLE = object()
+
+
+def _named_object(arg: Arg, value: dict, out: Converted) -> Any:
+    """An initializer or regularizer object as the name or mapping the spec takes; initializers
+    the spec cannot name are noted (they matter only to training from scratch)."""
+    cls, config = str(value["class_name"]), value.get("config") or {}
+    if arg.name.endswith("_regularizer"):
+        if cls in ("L1L2", "L1", "L2"):
+            return {k: float(v) for k, v in config.items() if k in ("l1", "l2") and v}
+        out.refused.append(f"Keras argument {arg.name}={cls}({shown(config)}) has no archspec equivalent")
+        return _UNSAYABLE
+    name = initializer_name(cls, config)
+    if name is not None and _fits(arg, name):
+        return name
+    words = ", ".join(f"{k}={v!r}" for k, v in config.items() if v is not None)
+    out.notes.append(f"{arg.name} {cls}({words}), the spec's default {arg.default} instead")
+    return _UNSAYABLE
+
+
+def initializer_name(class_name: str, config: Mapping[str, Any]) -> str | None:
+    """Keras's name for an initializer object that has its default settings.
+
+    >>> initializer_name("HeNormal", {"seed": None}), initializer_name("Constant", {"value": 0.0})
+    ('he_normal', 'zeros')
+    >>> initializer_name("VarianceScaling", {"scale": 2.0, "mode": "fan_out"}) is None
+    True
+    """
+    if class_name == "Constant" and set(config) <= {"value"}:
+        return {0: "zeros", 1: "ones"}.get(config.get("value", 0))
+    if any(v is not None for v in config.values()):
+        return None
+    return SNAKE.sub("_", class_name).lower()
+
+
+def _neutral(key: str, value: Any, config: Mapping[str, Any]) -> bool:
+    if key in NEUTRAL:
+        return NEUTRAL[key](value, config)
+    return any(key.endswith(suffix) and value == neutral for suffix, neutral in NEUTRAL_SUFFIXES.items())
+
+
+def _dtype_name(value: Any) -> Any:
+    if isinstance(value, dict):
+        return (value.get("config") or {}).get("name")
+    return value
+
+
+def _is_default(arg: Arg, value: Any, config: Mapping[str, Any]) -> bool:
+    if arg.required:
+        return False
+    if arg.name == "activation" and value == "linear":
+        value = None  # Keras writes the identity as 'linear'; the spec's default null is it
+    if arg.name == "strides" and arg.default is None and "pool_size" in config:
+        return compact(value) == compact(config["pool_size"])  # Keras stores strides=None as pool_size
+    return compact(value) == compact(arg.default)
+
+
+def compact(value: Any) -> Any:
+    """A value as a person writes it: lists for tuples, and a list of equal numbers as the number
+    (``[3, 3]`` -> 3, ``[[1, 1], [2, 2]]`` -> ``[1, 2]``); pairs of different numbers stay.
+
+    >>> compact((3, 3)), compact([[1, 1], [2, 2]]), compact([[0, 1], [0, 1]]), compact([None, 1])
+    (3, [1, 2], [[0, 1], [0, 1]], [None, 1])
+    """
+    if not isinstance(value, (list, tuple)):
+        return value
+    items = [compact(item) for item in value]
+    scalars = all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in items)
+    if items and scalars and all(i == items[0] for i in items):
+        return items[0]
+    return items
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+_VALIDATORS: dict[int, tuple[Arg, jsonschema.Draft202012Validator]] = {}
+
+
+def _fits(arg: Arg, value: Any) -> bool:
+    """Whether the argument's schema takes ``value`` (one validator per argument: a model has
+    thousands of layers of a few kinds)."""
+    kept = _VALIDATORS.get(id(arg))
+    if kept is None or kept[0] is not arg:
+        kept = _VALIDATORS[id(arg)] = (arg, jsonschema.Draft202012Validator(arg.schema))
+    return kept[1].is_valid(value)
