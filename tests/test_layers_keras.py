@@ -29,5 +29,7 @@ def test_kind_matches_keras(kind: str, ins: list, args: dict) -> None:
     # Run it: the real output must have the analysed shape too, not only the symbolic one.
     shapes = ins if isinstance(ins[0], list) else [ins]
     batch = [np.random.default_rng(0).normal(size=(2, *s)).astype("float32") for s in shapes]
+    if "input_dim" in args:  # token ids (Embedding): integers in [0, input_dim)
+        batch = [(np.abs(b) * 10).astype("int32") % args["input_dim"] for b in batch]
     out = model.predict(batch if len(batch) > 1 else batch[0], verbose=0)
     assert list(out.shape[1:]) == list(compiled.analysis.output_shapes()[0])

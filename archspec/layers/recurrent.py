@@ -95,6 +95,12 @@ def _bias(gates: int, args: Args) -> tuple[int, str, str]:
     return gates * units, " + g*U", f" + {gates}*{units}"
 
 
+def _weights_note(gates: int, args: Args) -> str:
+    gate_words = f"{gates} gates, each" if gates > 1 else "one"
+    bias = "; reset_after: an input and a recurrent bias" if args.get("reset_after") and args["use_bias"] else ""
+    return f"g = {gate_words} a kernel C x U and a recurrent kernel U x U{bias}"
+
+
 def _rnn(name: str, gates: int, states: tuple[str, ...], doc: str, extra: tuple[Arg, ...] = ()) -> LayerKind:
     def state_shapes(args: Args) -> tuple[tuple[str, Shape], ...]:
         return tuple((state, (args["units"],)) for state in states)
@@ -113,7 +119,7 @@ def _rnn(name: str, gates: int, states: tuple[str, ...], doc: str, extra: tuple[
     def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
         w, (_, b_sym, b_val) = _weights(gates, args, ins[0][-1]), _bias(gates, args)
         lines: list[Line] = [Equation("params", w.symbols + b_sym, w.numbers + b_val, ("params",),
-                                      f"g = {gates} gate(s), each a kernel C x U and a recurrent kernel U x U")]
+                                      _weights_note(gates, args))]
         steps = ins[0][0]
         if steps is None:
             return lines + ["MACs: g*U*(C + U) per step; the number of steps T is unknown, so not counted "

@@ -63,7 +63,7 @@ def _unkeyed(lines: list[Line], keep: tuple[str, ...] = (), shift: int = 0) -> l
             if line.key[0] == "shape" and "shape" in keep:
                 line = replace(line, key=("shape", tuple(a + shift for a in line.key[1])))
             elif line.key[0] not in keep:
-                line = replace(line, key=())
+                line = replace(line, key=(), lhs=f"{line.lhs} per step" if line.key[0] == "macs" else line.lhs)
         out.append(line)
     return out
 
@@ -116,7 +116,7 @@ def _bidirectional_macs(args: Args, ins: Sequence[Shape], merged: Shape) -> int:
 def _bidirectional_explain(args: Args, ins: Sequence[Shape], merged: Shape) -> list[Line]:
     kind, inner_args, out = _directions(args, ins)
     one, macs = kind.params(inner_args, ins[:1], out), kind.macs(inner_args, ins[:1], out)
-    lines: list[Line] = [f"each direction is a {kind.name} {fmt_shape(ins[0])} -> {fmt_shape(out)}:"]
+    lines: list[Line] = [f"each direction: {kind.name} {fmt_shape(ins[0])} -> {fmt_shape(out)}"]
     lines += [f"  {line.render() if isinstance(line, Equation) else line}"
               for line in kind.explain(inner_args, ins[:1], out)]
     lines.append(Equation("params", "2*params(one direction)", f"2*{one.total}", ("params",),
@@ -186,7 +186,7 @@ def _time_distributed_explain(args: Args, ins: Sequence[Shape], out: Shape) -> l
                       shift=1)
     step_macs = kind.macs(inner_args, [frame], step_out) if kind.counts_macs else 0
     if step_macs and ins[0][0] is not None and None not in step_out:
-        lines.append(Equation("MACs", "T*MACs(one step)", f"{ins[0][0]}*{step_macs}", ("macs",)))
+        lines.append(Equation("MACs", "T*(MACs per step)", f"{ins[0][0]}*{step_macs}", ("macs",)))
     return lines
 
 
