@@ -273,12 +273,31 @@ print("params", model.count_params(), "blur output", blur.shape)
 """
 
 
+@pytest.fixture(scope="module")
+def built(sites: dict[str, Path]) -> subprocess.CompletedProcess:
+    """The spec built with --verify into net.keras, loaded back and run (one TensorFlow start)."""
+    return _run(sites, str(sites["spec"]), code=BUILD_AND_LOAD)
+
+
 @pytest.mark.slow
-def test_build_verify_save_and_load_compute_the_blur(sites: dict[str, Path]) -> None:
-    result = _run(sites, str(sites["spec"]), code=BUILD_AND_LOAD)
+def test_build_verify_save_and_load_compute_the_blur(built: subprocess.CompletedProcess) -> None:
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert "verified against the analysis" in built.stdout
+    assert f"params {(3 * 3 * 6 + 1) * 4} blur output (2, 6, 5, 4)" in built.stdout
+
+
+@pytest.mark.slow
+def test_import_maps_the_plugin_layers_back_to_their_kinds(sites: dict[str, Path],
+                                                           built: subprocess.CompletedProcess) -> None:
+    assert built.returncode == 0, built.stderr[-3000:]
+    result = _run(sites, "import", "net.keras", "-o", "imported.yaml", "--force")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "verified against the analysis" in result.stdout
-    assert f"params {(3 * 3 * 6 + 1) * 4} blur output (2, 6, 5, 4)" in result.stdout
+    text = (sites["root"] / "imported.yaml").read_text()
+    assert "- BlurPool2D: {filter_size: 4}" in text and "- AddCoords2D: {with_r: true}" in text
+    imported = _run(sites, "summary", "imported.yaml", "--format", "json")
+    keys = ("name", "type", "output_shape", "params", "trainable_params", "macs")
+    rows = [[layer[k] for k in keys] for layer in json.loads(imported.stdout)["layers"]]
+    assert rows == [[layer[k] for k in keys] for layer in _summary(sites)["layers"]]
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_works(sites: dict[str, Path]) -> None:
