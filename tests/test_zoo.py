@@ -74,7 +74,8 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
 # (Table 8), which torchvision does not have.
 PUBLISHED_GMACS = {"resnet18": 1.81, "resnet34": 3.66, "vgg16": 15.47, "vgg19": 19.63, "densenet121": 2.83,
                    "densenet169": 3.36, "densenet201": 4.29, "mobilenetv2": 0.30, "mobilenet": 0.57,
-                   "mobilenetv3small": 0.06, "mobilenetv3large": 0.22, "efficientnetb0": 0.39}
+                   "mobilenetv3small": 0.06, "mobilenetv3large": 0.22, "efficientnetb0": 0.39,
+                   "inceptionv3": 5.71, "convnexttiny": 4.46}
 VGG16_MACS = 15_470_264_320
 
 # Specs that copy keras.applications: the application, and stage boundaries (our name -> the
