@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from types import ModuleType
 from typing import Callable, Iterable, Optional
@@ -143,22 +144,21 @@ def _dist_of(entry_point: metadata.EntryPoint) -> tuple[Optional[str], Optional[
 
 def _load_one(entry_point: metadata.EntryPoint) -> Plugin:
     """Run one entry point; on any problem undo what it registered and say why."""
-    dist, version = _dist_of(entry_point)
-    base = Plugin(entry_point.name, entry_point.value, dist, version)
+    found = Plugin(entry_point.name, entry_point.value, *_dist_of(entry_point))
     kinds_before, families_before = set(registry.KINDS), set(registry.FAMILIES)
+    imported_before = entry_point.attr is None and entry_point.module in sys.modules  # a module entry point
     _STATE.declared.clear()
     try:
         _run(entry_point)
         kinds = tuple(k for k in registry.KINDS if k not in kinds_before)
         families = tuple(f for f in registry.FAMILIES if f not in families_before)
-        problem = _problem(kinds, families)
+        problem = _problem(kinds, families, imported_before)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of foreign code skips that plugin
         problem = _describe(exc)
     if problem is None:
-        modules = tuple(dict.fromkeys(_STATE.declared))
-        return Plugin(entry_point.name, entry_point.value, dist, version, kinds, families, modules)
+        return replace(found, kinds=kinds, families=families, keras_modules=tuple(dict.fromkeys(_STATE.declared)))
     _undo(kinds_before, families_before)
-    return Plugin(base.name, base.target, dist, version, error=problem)
+    return replace(found, error=problem)
 
 
 def _run(entry_point: metadata.EntryPoint) -> None:
@@ -178,8 +178,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _problem(kinds: tuple[str, ...], families: tuple[str, ...]) -> Optional[str]:
+def _problem(kinds: tuple[str, ...], families: tuple[str, ...], imported_before: bool) -> Optional[str]:
     """Why the kinds a plugin registered cannot be used, or None when they are sound."""
+    if not kinds and not families and imported_before:
+        return ("its module was imported before archspec loaded the plugins, so archspec cannot tell its kinds "
+                "(let archspec import it: archspec.layers.catalog.all_kinds() loads every plugin)")
     if not kinds and not families:
         return ("it registered no layer kinds (its entry point must name a module that calls "
                 "archspec.plugin_api.register_kinds, or a function that does)")

@@ -127,6 +127,11 @@ def test_a_kind_taken_by_another_plugin_is_refused_naming_it(fresh_state: list[s
     assert plugins.origin("PluginTestOwn") is first
 
 
+def test_a_module_imported_before_the_loader_is_named(fresh_state: list[str]) -> None:
+    (plugin,) = plugins.load([EntryPoint("early", FAKE.__name__, plugins.GROUP)])
+    assert plugin.error is not None and plugin.error.startswith("its module was imported before archspec loaded")
+
+
 def test_plugins_load_once_and_not_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     monkeypatch.setattr(plugins, "_STATE", plugins._State())
@@ -222,6 +227,9 @@ for command in (["validate", sys.argv[1]], ["summary", sys.argv[1], "--format", 
         main(command)
     except SystemExit as exc:
         assert not exc.code, (command, exc.code)
+from archspec.api import compile_spec
+from explain_agreement import check_agreement  # every keyed number explain prints equals the analysis
+print("agreeing equations:", check_agreement(compile_spec(sys.argv[1]).analysis))
 bad = [m for m in ("tensorflow", "keras") if m in sys.modules]
 assert not bad, bad
 """
@@ -236,6 +244,10 @@ def test_validate_summary_explain_graph_never_import_tensorflow(sites: dict[str,
     assert layers["blur"]["params"] == 0 and layers["blur"]["macs"] == 4 * 4 * 4 * 6 * 5
     assert layers["blur_valid"]["output_shape"] == [4, 2, 4]
     assert layers["blur_valid"]["macs"] == 3 * 3 * 4 * 4 * 2
+    # RF_in + (K - 1)*jump: conv 3, blur 3 + 3*1 = 6 (jump 2), blur_valid 6 + 2*2 = 10 (jumps 2 and 4)
+    assert layers["blur"]["receptive_field"] == [6, 6] and layers["blur"]["effective_stride"] == [2, 2]
+    assert layers["blur_valid"]["receptive_field"] == [10, 10] and layers["blur_valid"]["effective_stride"] == [2, 4]
+    assert "agreeing equations: " in result.stdout and "agreeing equations: 0" not in result.stdout
     assert summary["total_params"] == (3 * 3 * 6 + 1) * 4
     assert "H' = floor((H - K + P_before + P_after) / S) + 1 = floor((12 - 4 + 1 + 2) / 2) + 1 = 6" in result.stdout
     assert (sites["root"] / "net.svg").read_text().count("BlurPool2D") >= 2

@@ -7,13 +7,12 @@ imported (archspec imports it when Keras is imported, after ``import archspec``)
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 from keras import ops
-
-from archspec_example_plugin.kinds import binomial_row
 
 PACKAGE = "archspec_example_plugin"
 _PAD_MODES = {"reflect": "reflect", "symmetric": "symmetric", "zeros": "constant"}
@@ -53,7 +52,9 @@ class BlurPool2D(keras.layers.Layer):
         return ((k - 1) // 2, k // 2) if self.padding == "same" else (0, 0)
 
     def build(self, input_shape: tuple) -> None:
-        row = np.asarray(binomial_row(self.filter_size), dtype="float64")
+        # Pascal's triangle, as kinds.binomial_row (not imported: importing the records module
+        # outside archspec's plugin loader would register the kinds before archspec loads them).
+        row = np.asarray([math.comb(self.filter_size - 1, i) for i in range(self.filter_size)], dtype="float64")
         blur = np.outer(row, row) / row.sum() ** 2
         # A constant, not a weight: the blur is fixed, and Keras counts 0 parameters.
         self._kernel = np.tile(blur[:, :, None, None], (1, 1, input_shape[-1], 1)).astype(self.compute_dtype)
