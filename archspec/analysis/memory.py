@@ -56,16 +56,18 @@ def memory(analysis: Analysis, batch: int = 1, dtype: str = "float32") -> Memory
     live: dict[str, int] = {}
     for index, info in enumerate(analysis.layers):
         name = info.node.name
-        sizes[name] = tensor_bytes(info.out_shape, batch, dtype)
-        if product(info.out_shape) is None:
-            unknown.append(name)
-        alive += sizes[name]
+        for tensor, shape in info.outputs:  # a layer's other outputs ("lstm:state_h") are tensors too
+            sizes[tensor] = tensor_bytes(shape, batch, dtype)
+            if product(shape) is None:
+                unknown.append(tensor)
+            alive += sizes[tensor]
         live[name] = alive
         for source in set(info.node.inputs):
             if last.get(source) == index:
                 alive -= sizes[source]
-        if last.get(name, -1) < index:  # nothing reads it and it is not an output
-            alive -= sizes[name]
+        for tensor, _ in info.outputs:
+            if last.get(tensor, -1) < index:  # nothing reads it and it is not an output
+                alive -= sizes[tensor]
     peak = max(live, key=live.__getitem__) if live else ""
     training = sum(sizes.values())
     return Memory(batch, dtype, sizes, live, training, live.get(peak, training), peak, tuple(unknown))

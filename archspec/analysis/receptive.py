@@ -267,6 +267,7 @@ def receptive_fields(analysis: Analysis) -> dict[str, Field]:
     fields: dict[str, Field] = {name: origin(max(len(shape) - 1, 0)) for name, shape in analysis.graph.inputs.items()}
     for info in analysis.layers:
         fields[info.node.name] = layer_field(info, [fields[i] for i in info.node.inputs])
+        fields.update((tensor, fields[info.node.name]) for tensor, _ in info.outputs[1:])  # a layer's other outputs
     return fields
 
 

@@ -83,9 +83,23 @@ def rows(report: Report, depth: Optional[int] = None) -> list[Row]:
                 out.append(_block_row(analysis, totals[scope[: level + 1]], level, noted))
         open_scopes = scope
         if depth is None or len(scope) <= depth:
-            out.append(Row(info.node.local_name, info.node.kind, len(scope), info.out_shape, info.params, info.macs,
-                           False, info.node.name, noted=info.node.name in noted))
+            in_shared = bool(scope) and bool(analysis.graph.blocks[scope].shares)  # its block row names the owner
+            out.append(Row(info.node.local_name, _type_cell(info.node.kind, "" if in_shared else info.node.shares,
+                                                            in_shared), len(scope),
+                           info.out_shape, info.params, info.macs, False, info.node.name,
+                           noted=info.node.name in noted))
+            out += [Row(f"{info.node.local_name}{tensor[len(info.node.name):]}", f"output {index}", len(scope), shape,
+                        Params(), 0, False, tensor) for index, (tensor, shape) in enumerate(info.outputs[1:], 1)]
     return out
+
+
+def _type_cell(kind: str, shares: Optional[str], in_shared: bool = False) -> str:
+    """A row's type, with the layer (or block instance) whose weights it applies again.
+
+    >>> _type_cell("Conv2D", None), _type_cell("Conv2D", "conv_a"), _type_cell("Dense", "", True)
+    ('Conv2D', 'Conv2D, shares conv_a', 'Dense, shared')
+    """
+    return f"{kind}, shares {shares}" if shares else f"{kind}, shared" if in_shared else kind
 
 
 @dataclass
@@ -129,8 +143,8 @@ def block_totals(analysis: Analysis) -> dict[tuple[str, ...], BlockTotals]:
 
 
 def _block_row(analysis: Analysis, block: BlockTotals, level: int, noted: set[str]) -> Row:
-    path = block.path
-    return Row(path[-1], analysis.graph.blocks[path].block, level, block.last.out_shape,
+    path, instance = block.path, analysis.graph.blocks[block.path]
+    return Row(path[-1], _type_cell(instance.block, "/".join(instance.shares)), level, block.last.out_shape,
                Params(block.trainable, block.non_trainable), block.macs, block.macs_partial, block.last.node.name,
                True, noted="/".join(path) in noted)
 
@@ -314,7 +328,16 @@ def _layer_json(report: Report, info: LayerInfo) -> dict[str, Any]:
             "trainable_params": info.params.trainable, "non_trainable_params": info.params.non_trainable,
             "macs": info.macs, "activation_bytes": report.memory.output_bytes[name],
             "line": info.node.loc.line, "block": "/".join(info.node.scope) or None,
-            **_field_json(report.fields[name]), "inference_live_bytes": report.memory.live_bytes[name]}
+            **_field_json(report.fields[name]), "inference_live_bytes": report.memory.live_bytes[name],
+            **_graph_form_json(info)}
+
+
+def _graph_form_json(info: LayerInfo) -> dict[str, Any]:
+    """A shared application's ``shares`` and a layer's several ``outputs`` (only where they apply)."""
+    shares = {"shares": info.node.shares} if info.node.shares else {}
+    if not info.extra_outputs:
+        return shares
+    return {**shares, "outputs": [{"name": tensor, "shape": list(shape)} for tensor, shape in info.outputs]}
 
 
 def to_json_dict(report: Report) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from typing import Optional, Sequence
 from archspec.analysis.explain.field_lines import field_lines
 from archspec.analysis.receptive import Field, receptive_fields
 from archspec.analysis.shape_pass import Analysis, LayerInfo
-from archspec.layers.equations import Line, render_line
+from archspec.layers.equations import Equation, Line, render_line
 from archspec.layers.arithmetic import fmt_shape
 
+
+WEIGHT_KEYS = (("params",), ("trainable",), ("non_trainable",))
 
 # ---------------------------------------------------------------- the whole explanation
 def yaml_text(value: object) -> str:
@@ -55,7 +57,11 @@ def explain_layer(info: LayerInfo, fields: dict[str, Field]) -> list[Line]:
     """Every equation of one layer: the kind's own (shape, params, MACs), then the receptive field."""
     inputs = [fields[i] for i in info.node.inputs]
     own = info.kind.explain(info.node.args, info.in_shapes, info.out_shape)
-    return own + field_lines(info, inputs, fields[info.node.name])
+    if info.node.shares:  # its weights are counted once, at the layer it shares
+        own = [line for line in own if not (isinstance(line, Equation) and line.key in WEIGHT_KEYS)]
+        own.append(f"params: 0 here; it applies the weights of '{info.node.shares}' again (counted there)")
+    outputs = [f"output {i}: {tensor} {fmt_shape(shape)}" for i, (tensor, shape) in enumerate(info.outputs[1:], 1)]
+    return own + outputs + field_lines(info, inputs, fields[info.node.name])
 
 
 def explain(analysis: Analysis, names: Optional[Sequence[str]] = None) -> list[tuple[LayerInfo, list[Line]]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from archspec.analysis.shape_pass import Analysis, LayerInfo
+from archspec.graph.ir import producer
 from archspec.layers.arithmetic import as_tuple, fmt_shape
 from archspec.layers.registry import Family
 
@@ -77,15 +78,15 @@ def brief(info: LayerInfo) -> str:
 
 
 def _layer_box(info: LayerInfo, outputs: set[str]) -> Box:
-    extra = brief(info)
-    return Box(info.node.name, info.node.local_name, f"{info.node.kind} {extra}".strip(), info.kind.family,
+    extra = brief(info) + (f", shares {info.node.shares}" if info.node.shares else "")  # one Keras layer, called again
+    return Box(info.node.name, info.node.local_name, f"{info.node.kind} {extra.lstrip(', ')}".strip(), info.kind.family,
                info.node.scope, fmt_shape(info.out_shape), info.node.name in outputs)
 
 
 def drawing(analysis: Analysis, depth: Optional[int] = None) -> Drawing:
     """Boxes and edges of the network, blocks deeper than ``depth`` collapsed."""
     graph = analysis.graph
-    outputs = set(graph.outputs)
+    outputs = {producer(o) for o in graph.outputs}
     result = Drawing(graph.name)
     owner: dict[str, str] = {}   # layer or input name -> the box that shows it
     for name, shape in graph.inputs.items():
@@ -125,13 +126,14 @@ def _finish_blocks(result: Drawing, members: dict[str, list[LayerInfo]], outputs
 
 def _edges(analysis: Analysis, owner: dict[str, str]) -> list[Edge]:
     edges: list[Edge] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for info in analysis.layers:
         target = owner[info.node.name]
         for source_name in info.node.inputs:
-            source = owner[source_name]
-            if source == target or (source, target) in seen:
+            source = owner[producer(source_name)]
+            which = source_name[len(producer(source_name)) + 1:]  # a layer's other output: "state_h [16]"
+            if source == target or (source, target, which) in seen:
                 continue
-            seen.add((source, target))
-            edges.append(Edge(source, target, fmt_shape(analysis.shapes[source_name])))
+            seen.add((source, target, which))
+            edges.append(Edge(source, target, f"{which} {fmt_shape(analysis.shapes[source_name])}".strip()))
     return edges
