@@ -66,6 +66,7 @@ PUBLISHED: dict[str, tuple[int, int, int, tuple]] = {
     "xception": (22_910_480, 22_855_952, 54_528, (1000,)),
     "resnet50v2": (25_613_800, 25_568_360, 45_440, (1000,)),
     "convnexttiny": (28_589_128, 28_589_128, 0, (1000,)),
+    "vit-b16": (86_567_656, 86_567_656, 0, (1000,)),  # Dosovitskiy et al. 2021, Table 1: ViT-Base, 16x16 patches
 }
 
 # Published multiply-accumulates, in G, as torchvision's model pages list them (their "GFLOPS"

@@ -182,6 +182,8 @@ def apply(field: Field, step: Step, in_axes: Sequence[Optional[int]] = (), out_r
         return field
     if step.rule is FieldRule.NEW:  # unknown: the vector had already mixed every position
         return Field((None,) * out_rank, (1,) * out_rank, (None,) * out_rank, True, field.approx)
+    if step.rule is FieldRule.WHOLE and field.whole:
+        return field  # every position already sees the whole input: there is no more to see
     if step.rule is FieldRule.WHOLE:
         size = tuple(None if n is None else grow(r, n, j) for r, n, j in zip(field.size, in_axes, field.stride))
         stride = tuple(_tidy(j * (n or 1)) for j, n in zip(field.stride, in_axes))

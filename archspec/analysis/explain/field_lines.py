@@ -28,7 +28,7 @@ def field_lines(info: LayerInfo, inputs: Sequence[Field], out: Field) -> list[Li
                          for r, k, f, j in zip(src.size, step.kernel, factors, src.stride)], "rf",
                         "an output position depends on at most ceil(K/f) input positions") + \
             per_axis(label("j"), "j_in / f", [f"{num(j)} / {f}" for j, f in zip(src.stride, factors)], "jump")
-    if step.rule is FieldRule.WHOLE and None not in out.size:
+    if step.rule is FieldRule.WHOLE and None not in out.size and len(inputs) == 1 and not src.whole:
         sizes = info.in_shapes[0][:-1]
         return per_axis(label("RF"), "RF_in + (n - 1)*j_in",
                         [f"{num(r)} + ({n} - 1)*{num(j)}" for r, n, j in zip(src.size, sizes, src.stride)], "rf",
