@@ -16,6 +16,7 @@ ATTENTION = Family("attention", "Attention and transformer pieces", "#f9e3f0",
 ACTIVATION = Family("activation", "Activations", "#f2f2f2", "activations")
 REGULARIZATION = Family("regularization", "Regularization", "#f2f2f2", "dropout")
 PREPROCESSING = Family("preprocessing", "Preprocessing", "#f2f2f2", "preprocessing")
+AUGMENTATION = Family("augmentation", "Augmentation (identity at inference)", "#f2f2f2", "augmentation")
 RESHAPE = Family("reshape", "Reshaping", "#eeeeee", "reshapes")
 RESIZE = Family("resize", "Padding, cropping, upsampling", "#d9f0ee", "resizing")
 MERGE = Family("merge", "Merging", "#fde0c5", "merges")
@@ -24,3 +25,4 @@ RECURRENT = Family("recurrent", "Sequences and recurrent layers", "#e3f0d0", "re
 register_families(CONV, FIXED, POOLING, NORM, CORE, ATTENTION, ACTIVATION, REGULARIZATION, PREPROCESSING, RESHAPE,
                   RESIZE, MERGE)
 register_families(RECURRENT)
+register_families(AUGMENTATION)
