@@ -69,3 +69,14 @@ SAMPLES.update({
     "CenterCrop": [(RGB, {"height": 6, "width": 5}), (IMG, {"height": 13, "width": 11}),
                    (IMG, {"height": 20, "width": 8})],  # taller than the input: Keras resizes
 })
+
+SAMPLES.update({
+    "GaussianNoise": [(IMG, {"stddev": 0.1}), (SEQ, {"stddev": 0.0, "seed": 4})],
+    "GaussianDropout": [(IMG, {"rate": 0.2}), (SEQ, {"rate": 0.0})],
+    "AlphaDropout": [(IMG, {"rate": 0.1}), (SEQ, {"rate": 0.3, "noise_shape": [None, 1, 4], "seed": 2})],
+    "ActivityRegularization": [(IMG, {}), (SEQ, {"l1": 0.01, "l2": 0.001})],
+    "UnitNormalization": [(IMG, {}), (IMG, {"axis": [1, 2]}), (SEQ, {"axis": 1})],
+    "RMSNormalization": [(IMG, {}), (IMG, {"axis": [-2, -1], "epsilon": 1e-5}), (VOL, {"axis": [2, 3, 4]})],
+    "RepeatVector": [([7], {"n": 3}), ([1], {"n": 1})],
+    "Masking": [(SEQ, {}), (IMG, {"mask_value": -1.0})],
+})

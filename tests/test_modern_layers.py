@@ -56,6 +56,11 @@ def test_the_names_left_out_still_cannot_be_called_by_name() -> None:
     ("  - LayerScale: {init_values: 0.1, projection_dim: 4}\n", "projection_dim 4 differs from the input's 8"),
     ("  - LayerScale: {projection_dim: 8}\n", "init_values"),
     ("  - StochasticDepth: {drop_path_rate: 1.0}\n", "drop_path_rate"),
+    ("  - RMSNormalization: {axis: [1, -1]}\n", "scales the last axes, in order"),
+    ("  - RMSNormalization: {axis: 1}\n", "scales the last axes, in order"),
+    ("  - Resizing: {height: 4, width: 4, crop_to_aspect_ratio: true, pad_to_aspect_ratio: true}\n", "choose one"),
+    ("  - RandomHue: {factor: 0.1}\n", "works on 3 channels (RGB), but the input [6, 5, 8] has 8"),
+    ("  - RepeatVector: {n: 2}\n", "expects a 1-D input"),
 ])
 def test_refusals_name_the_rule(layers: str, words: str) -> None:
     with pytest.raises(SpecErrors) as caught:
