@@ -163,6 +163,12 @@ layers:
     expect: [6, 5, 4]
   - BlurPool2D: {filter_size: 3, strides: [1, 2], padding: valid}
     name: blur_valid
+  - BlurPool2D: {filter_size: 5, strides: 1, padding_mode: symmetric}
+    name: blur_symmetric
+  - BlurPool2D: {filter_size: 2, padding_mode: zeros}
+    name: blur_zeros
+  - AddCoords2D: {}
+    expect: [2, 1, 6]
 """
 
 
@@ -310,6 +316,28 @@ def test_import_maps_the_plugin_layers_back_to_their_kinds(sites: dict[str, Path
     keys = ("name", "type", "output_shape", "params", "trainable_params", "macs")
     rows = [[layer[k] for k in keys] for layer in json.loads(imported.stdout)["layers"]]
     assert rows == [[layer[k] for k in keys] for layer in _summary(sites)["layers"]]
+
+
+HOSTILE = """import sys, tempfile
+from pathlib import Path
+import pytest
+from archspec import plugins
+plugins.ensure_loaded()
+from layer_samples import SAMPLES
+import test_robustness
+SAMPLES["BlurPool2D"] = [([13, 11, 4], {"filter_size": 4})]
+SAMPLES["AddCoords2D"] = [([13, 11, 4], {"with_r": True})]
+for kind in ("BlurPool2D", "AddCoords2D"):
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        test_robustness.test_every_argument_of_every_kind_takes_hostile_values(kind, Path(folder), patch)
+print("no internal errors")
+"""
+
+
+def test_every_argument_of_the_plugin_kinds_takes_hostile_values(sites: dict[str, Path]) -> None:
+    """The check every built-in kind passes (tests/test_robustness.py), run on the plugin's kinds."""
+    result = _run(sites, code=HOSTILE)
+    assert result.returncode == 0 and "no internal errors" in result.stdout, result.stderr[-3000:]
 
 
 def test_a_broken_plugin_is_reported_and_the_rest_works(sites: dict[str, Path]) -> None:
