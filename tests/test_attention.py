@@ -226,7 +226,7 @@ def test_vit_spec_made_small_equals_a_hand_written_vit() -> None:
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-def test_vit_b16_macs_are_the_published_count() -> None:
+def test_vit_b16_macs_and_fields() -> None:
     """torchvision's vit_b_16 page lists 17.56 GFLOPS, its count of multiply-accumulates: the
     projections and patch embedding as dense layers plus QK^T and AV, as ours."""
     analysis = compile_spec(VIT).analysis
@@ -235,3 +235,7 @@ def test_vit_b16_macs_are_the_published_count() -> None:
     heads_products = 12 * (12 * 197 * 197 * 64 * 2)  # layers * (heads * Tq * Tk * (key_dim + value_dim))
     dense = 196 * 16 * 16 * 3 * 768 + 12 * 197 * (4 * 768 * 768 + 2 * 768 * 3072) + 768 * 1000
     assert analysis.macs == heads_products + dense
+    # a patch sees 16x16 pixels, a token after the first attention the whole image, and no more after twelve
+    fields = receptive_fields(analysis)
+    assert fields["patch_embedding"].size == (16, 16) and fields["encoder_1"].whole
+    assert fields["head"].whole and fields["head"].size[0] == 224

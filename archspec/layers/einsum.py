@@ -248,7 +248,7 @@ EINSUM_DENSE = LayerKind(
          "a positive integer or a list of sizes (null: taken as unknown, as Keras does)",
          "The output's sizes without the batch axis and the axes '...' stands for.", None, True),
      A.activation(),
-     Arg("bias_axes", {"type": ["string", "null"]}, "output letters, or null",
+     Arg("bias_axes", {"type": ["string", "null"], "minLength": 1}, "output letters, or null",
          "The output axes that get a bias (null: no bias).", None)) + A.weight_args(),
     _shape, keras_layer(), _params, _macs, check=_check, explain=_explain, field_rule=FieldRule.WHOLE,
     example=(((32, 128),), {"equation": "abc,cde->abde", "output_shape": [32, 4, 16], "bias_axes": "de"}))
