@@ -237,5 +237,5 @@ def test_vit_b16_macs_and_fields() -> None:
     assert analysis.macs == heads_products + dense
     # a patch sees 16x16 pixels, a token after the first attention the whole image, and no more after twelve
     fields = receptive_fields(analysis)
-    assert fields["patch_embedding"].size == (16, 16) and fields["encoder_1"].whole
+    assert fields["patch_embedding"].size == (16, 16) and fields["encoder_1/attention"].whole
     assert fields["head"].whole and fields["head"].size[0] == 224
