@@ -125,7 +125,24 @@ def _multi_io(c: Compiled) -> bool:
     return len(c.graph.inputs) >= 2 and len(c.graph.outputs) == 2
 
 
+def _shared_instance(c: Compiled) -> bool:
+    return any(instance.shares for instance in c.graph.blocks.values())
+
+
+def _two_input_block(c: Compiled) -> bool:
+    return any(n.kind == "Concatenate" and n.scope and all(i.split("/")[0] != n.scope[0] for i in n.inputs[1:])
+               for n in _nodes(c))
+
+
+def _several_outputs(c: Compiled) -> bool:
+    return any(info.extra_outputs and any(i.startswith(info.node.name + ":") for n in _nodes(c) for i in n.inputs)
+               for info in c.analysis.layers)
+
+
 COVERAGE: dict[str, Callable[[Compiled], bool]] = {
+    "a shared block instance (share:)": _shared_instance,
+    "a block with two inputs bound by name": _two_input_block,
+    "a layer's other outputs (layer:name) feeding another layer": _several_outputs,
     "a residual block": _residual,
     "an inception module": _inception,
     "a 1-D causal dilated stack": _causal_dilated,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
 
-from archspec.errors import Location, SpecError, Stage
+from archspec.errors import Location, SpecError, Stage, did_you_mean
 from archspec.graph.ir import OUTPUT_MARK
 from archspec.layers.arithmetic import fmt_shape
 from archspec.layers.registry import Shape
@@ -40,9 +40,12 @@ def canonical(tensor: str, extras: Mapping[str, Outputs], loc: Optional[Location
     if which in names:
         return tensor
     listed = ", ".join([f"{layer} (0)"] + [f"{layer}{OUTPUT_MARK}{n} ({i})" for i, n in enumerate(names, 1)])
-    return SpecError(f"'{layer}' has no output '{which}': its outputs are {listed}",
-                     f"name one of them, e.g. {layer}{OUTPUT_MARK}{names[0]}" if names else
-                     f"write '{layer}' (it returns one tensor)", loc, Stage.GRAPH)
+    if not names:
+        return SpecError(f"'{layer}' has no output '{which}': its outputs are {listed}",
+                         f"write '{layer}' (it returns one tensor)", loc, Stage.GRAPH)
+    closest = did_you_mean(which, names)
+    hint = closest.replace("'", f"'{layer}{OUTPUT_MARK}", 1) if closest else "name one of them"
+    return SpecError(f"'{layer}' has no output '{which}': its outputs are {listed}", hint, loc, Stage.GRAPH)
 
 
 def canonical_all(tensors: Sequence[str], locs: Sequence[Optional[Location]], extras: Mapping[str, Outputs],
