@@ -88,8 +88,10 @@ def _kept_axes(args: Args, shape: Shape) -> list[int]:
     """The axes Normalization keeps one mean and variance per position of (indices into
     ``shape``, sorted); the others are reduced.
 
-    >>> _kept_axes({"axis": -1}, (4, 4, 3)), _kept_axes({"axis": None}, (4, 3)), _kept_axes({"axis": [1, -1]}, (4, 5, 3))
-    ([2], [], [0, 2])
+    >>> _kept_axes({"axis": -1}, (4, 4, 3)), _kept_axes({"axis": None}, (4, 3))
+    ([2], [])
+    >>> _kept_axes({"axis": [1, -1]}, (4, 5, 3))
+    [0, 2]
     """
     given = args.get("axis", -1)
     axes = [] if given is None else given if isinstance(given, list) else [given]
@@ -208,8 +210,8 @@ _ACTIVATION_NAMES = A.ACTIVATIONS + A.SHAPE_CHANGING_ACTIVATIONS
 register_kinds(
     LayerKind("Activation", ACTIVATION, "Applies an activation function by name (keras.layers.Activation); "
               "glu halves the last axis.",
-              (Arg("activation", {"enum": _ACTIVATION_NAMES}, "the name of a Keras activation (threshold needs arguments "
-                   "a name cannot give: ReLU {threshold: t} is threshold(x, t, 0))",
+              (Arg("activation", {"enum": _ACTIVATION_NAMES}, "the name of a Keras activation (threshold needs "
+                   "arguments a name cannot give: ReLU {threshold: t} is threshold(x, t, 0))",
                    "Name of the activation (every name keras.activations.get takes but threshold, which needs "
                    "arguments).", None, True),), _activation_shape, _activation_build,
               explain=_activation_explain, example=((IMAGE,), {"activation": "gelu"})),

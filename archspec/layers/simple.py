@@ -86,8 +86,8 @@ def _repeat_explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
 register_kinds(
     LayerKind("GaussianNoise", REGULARIZATION, "Adds zero-mean Gaussian noise while training "
               "(keras.layers.GaussianNoise); identity at inference.",
-              (Arg("stddev", {"type": "number", "minimum": 0}, "a number >= 0", "Standard deviation of the noise.", None,
-                   True), A.seed()), _same,
+              (Arg("stddev", {"type": "number", "minimum": 0}, "a number >= 0", "Standard deviation of the noise.",
+                   None, True), A.seed()), _same,
               keras_layer(), example=((IMAGE,), {"stddev": 0.1})),
     LayerKind("GaussianDropout", REGULARIZATION, "Multiplies by Gaussian noise of mean 1 while training "
               "(keras.layers.GaussianDropout).", (_RATE, A.seed()), _same, keras_layer(),
