@@ -1,4 +1,5 @@
-"""Attention layers: MultiHeadAttention, Attention (dot-product) and AdditiveAttention.
+"""MultiHeadAttention, and what the attention kinds share (plain_attention.py has Attention and
+AdditiveAttention, the layers without projections).
 
 Inputs are Keras's call order, ``[query, value]`` or ``[query, value, key]`` (the key is the
 value when not given); one input is self-attention (query = value = key). Every output
@@ -16,14 +17,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from archspec.layers import args as A
-from archspec.layers.arithmetic import canonicalize_axis, fmt_shape
+from archspec.layers.arithmetic import fmt_shape
 from archspec.layers.equations import Equation, Line, mul
 from archspec.layers.families import ATTENTION
 from archspec.layers.keras_builders import keras_kwargs
 from archspec.layers.registry import Arg, Args, FieldRule, LayerError, LayerKind, Params, Shape, register_kinds
 
 SCORES = "attention_scores"
-SELF_ATTENTION = ((16, 64),)
 CROSS_ATTENTION = ((10, 32), (16, 48))
 
 
@@ -37,21 +37,21 @@ def query_value_key(ins: Sequence[Shape]) -> tuple[Shape, Shape, Shape]:
     return tuple(query), tuple(value), tuple(ins[2]) if len(ins) > 2 else tuple(value)
 
 
-def _known(kind: str, shape: Shape, what: str) -> int:
+def known_features(kind: str, shape: Shape, what: str) -> int:
     if shape[-1] is None:
         raise LayerError(f"{kind} needs a known number of features in its {what}; it is {fmt_shape(shape)}",
                          "give the last axis a size")
     return shape[-1]
 
 
-def _same_rank(kind: str, q: Shape, v: Shape, k: Shape) -> None:
+def same_rank(kind: str, q: Shape, v: Shape, k: Shape) -> None:
     if not len(q) == len(v) == len(k) or len(q) < 2:
         raise LayerError(f"{kind} needs query, value and key of one rank, each with positions and features "
                          f"([T, C] or more axes); received {fmt_shape(q)}, {fmt_shape(v)}, {fmt_shape(k)}",
                          "Reshape the inputs to [positions, features] first")
 
 
-def _agree(kind: str, what: str, a: Sequence, b: Sequence, fix: str) -> None:
+def agree(kind: str, what: str, a: Sequence, b: Sequence, fix: str) -> None:
     if any(x is not None and y is not None and x != y for x, y in zip(a, b)):
         raise LayerError(f"{kind} needs {what}; received {fmt_shape(a)} and {fmt_shape(b)}", fix)
 
@@ -110,14 +110,14 @@ def attention_axes(args: Args, rank: int) -> tuple[int, ...]:
 
 def heads(args: Args, ins: Sequence[Shape]) -> Heads:
     q, v, k = query_value_key(ins)
-    _same_rank("MultiHeadAttention", q, v, k)
-    _agree("MultiHeadAttention", "value and key with the same positions", v[:-1], k[:-1],
+    same_rank("MultiHeadAttention", q, v, k)
+    agree("MultiHeadAttention", "value and key with the same positions", v[:-1], k[:-1],
            "give the key the value's positions (only the features may differ)")
     for shape, what in ((q, "query"), (v, "value"), (k, "key")):
-        _known("MultiHeadAttention", shape, what)
+        known_features("MultiHeadAttention", shape, what)
     axes = attention_axes(args, len(q))
     outer = [i for i in range(len(q) - 1) if i not in axes]
-    _agree("MultiHeadAttention", "query and key equal on the axes attention does not run over",
+    agree("MultiHeadAttention", "query and key equal on the axes attention does not run over",
            [q[i] for i in outer], [k[i] for i in outer], "set attention_axes, or make those axes agree")
     given = args.get("output_shape")
     out = (q[-1],) if not given else (given,) if isinstance(given, int) else tuple(given)
@@ -194,7 +194,7 @@ def _mha_build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> 
     import keras
 
     layer = keras.layers.MultiHeadAttention(name=name, **keras_kwargs(kind, args))
-    call = _call_flags(args)
+    call = call_flags(args)
 
     def apply(tensors: list) -> object:
         query, value = tensors[0], tensors[1] if len(tensors) > 1 else tensors[0]
@@ -204,16 +204,16 @@ def _mha_build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> 
     return [apply]
 
 
-def _call_flags(args: Args) -> dict[str, bool]:
+def call_flags(args: Args) -> dict[str, bool]:
     """The call arguments a spec sets (Keras records them with the call, not the layer)."""
     return {flag: True for flag in ("return_attention_scores", "use_causal_mask") if args.get(flag)}
 
 
-_SCORES_ARG = A.with_keras(A.boolean("return_attention_scores", "Also return the attention scores (after "
+SCORES_ARG = A.with_keras(A.boolean("return_attention_scores", "Also return the attention scores (after "
                                      "softmax), as the output 'layer:attention_scores'.", False), False)
-_CAUSAL_ARG = A.with_keras(A.boolean("use_causal_mask", "Let position i attend only to positions up to i "
+CAUSAL_ARG = A.with_keras(A.boolean("use_causal_mask", "Let position i attend only to positions up to i "
                                      "(decoder self-attention).", False), False)
-_DROPOUT = A.number("dropout", "Fraction of the attention scores dropped while training.", 0.0, 0, 1, True)
+DROPOUT = A.number("dropout", "Fraction of the attention scores dropped while training.", 0.0, 0, 1, True)
 _INTS = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "array", "items": {"type": "integer", "minimum": 1},
                                                        "minItems": 1}, {"type": "null"}]}
 MULTI_HEAD = LayerKind(
@@ -223,7 +223,7 @@ MULTI_HEAD = LayerKind(
      A.integer("key_dim", "Size of each head's query and key.", required=True),
      Arg("value_dim", {"type": ["integer", "null"], "minimum": 1}, "a positive integer or null",
          "Size of each head's value (null: key_dim).", None),
-     _DROPOUT, A.use_bias(),
+     DROPOUT, A.use_bias(),
      Arg("output_shape", _INTS, "a positive integer, a list of them, or null",
          "The output's feature sizes (null: the query's features).", None),
      Arg("attention_axes", {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"},
@@ -231,109 +231,13 @@ MULTI_HEAD = LayerKind(
          "an axis, a list of axes, or null", "Axes attention runs over, the batch axis counted as 0 (null: every "
          "axis but the batch and the features).", None),
      A.boolean("use_gate", "Gate the heads' output with a sigmoid projection of the query.", False),
-     A.seed()) + A.weight_args() + (_SCORES_ARG, _CAUSAL_ARG),
+     A.seed()) + A.weight_args() + (SCORES_ARG, CAUSAL_ARG),
     _mha_shape, _mha_build, _mha_params, _mha_macs, inputs=(1, 3), explain=_mha_explain,
     field_rule=FieldRule.WHOLE, extra_outputs=_scores_shape,
     example=(CROSS_ATTENTION, {"num_heads": 4, "key_dim": 8}))
 
 
-# ---------------------------------------------------------------- Attention, AdditiveAttention
-def _qvk(kind: str, ins: Sequence[Shape]) -> tuple[Shape, Shape, Shape]:
-    q, v, k = query_value_key(ins)
-    _same_rank(kind, q, v, k)
-    _agree(kind, "query and key with the same features", q[-1:], k[-1:], "project them to one size (Dense)")
-    _agree(kind, "value and key of one length", v[-2:-1], k[-2:-1], "give the key the value's positions")
-    _agree(kind, "equal leading (batch-like) axes", q[:-2], k[:-2], "make the axes before the positions agree")
-    _agree(kind, "equal leading (batch-like) axes", v[:-2], k[:-2], "make the axes before the positions agree")
-    return q, v, k
+register_kinds(MULTI_HEAD)
 
-
-def _luong_shape(kind: str):
-    def shape(args: Args, ins: Sequence[Shape]) -> Shape:
-        q, v, _ = _qvk(kind, ins)
-        return q[:-1] + v[-1:]
-    return shape
-
-
-def _luong_scores(kind: str):
-    def scores(args: Args, ins: Sequence[Shape], out: Shape) -> tuple[tuple[str, Shape], ...]:
-        q, _, k = _qvk(kind, ins)
-        return ((SCORES, q[:-1] + k[-2:-1]),) if args.get("return_attention_scores") else ()
-    return scores
-
-
-def _scored(kind: str, args: Args) -> bool:
-    """Whether the scores cost Tq*Tk*d MACs: a dot product, or additive scores weighted by the scale."""
-    return args.get("score_mode", "dot") == "dot" if kind == "Attention" else bool(args.get("use_scale", True))
-
-
-def _luong_products(kind: str, args: Args, ins: Sequence[Shape]) -> tuple[str, int, int]:
-    """(pairs as a product, scores' MACs, weighted sum's MACs)."""
-    q, v, k = _qvk(kind, ins)
-    sizes = [n for n in (math.prod(q[:-2]), q[-2], k[-2]) if n != 1] or [1]
-    pairs = math.prod(sizes)
-    return mul(*sizes), pairs * q[-1] if _scored(kind, args) else 0, pairs * v[-1]
-
-
-def _luong_macs(kind: str):
-    def macs(args: Args, ins: Sequence[Shape], out: Shape) -> int:
-        _, scores, weighted = _luong_products(kind, args, ins)
-        return scores + weighted
-    return macs
-
-
-def _luong_params(kind: str):
-    def params(args: Args, ins: Sequence[Shape], out: Shape) -> Params:
-        if kind == "AdditiveAttention":
-            return Params(_known(kind, ins[0], "query") if args.get("use_scale", True) else 0)
-        return Params(int(bool(args.get("use_scale"))) + int(args.get("score_mode") == "concat"))
-    return params
-
-
-def _luong_explain(kind: str):
-    def explain(args: Args, ins: Sequence[Shape], out: Shape) -> list[Line]:
-        q, v, _ = _qvk(kind, ins)
-        pairs, scores, weighted = _luong_products(kind, args, ins)
-        n = _luong_params(kind)(args, ins, out).total
-        words = {"AdditiveAttention": "the scale (one per feature)" if n else "no weights",
-                 "Attention": "scalars: " + (" and ".join(w for w, on in (("scale", args.get("use_scale")), (
-                     "concat_score_weight", args.get("score_mode") == "concat")) if on) or "none")}[kind]
-        how = (f"{pairs}*{q[-1]} + {pairs}*{v[-1]}" if scores else f"{pairs}*{v[-1]}")
-        general = "Tq*Tk*d (scores) + Tq*Tk*d_v (A V)" if scores else "Tq*Tk*d_v (A V; the scores are sums)"
-        return [Equation("params", words, str(n), ("params",)),
-                Equation("MACs", general, how, ("macs",), "softmax, tanh and scaling not counted")]
-    return explain
-
-
-def _luong_build(kind: LayerKind, args: Args, name: str, ins: Sequence[Shape]) -> list:
-    import keras
-
-    layer = getattr(keras.layers, kind.name)(name=name, **keras_kwargs(kind, args))
-    call = _call_flags(args)
-
-    def apply(tensors: list) -> object:
-        return layer(tensors if len(tensors) > 1 else [tensors[0], tensors[0]], **call)
-
-    return [apply]
-
-
-def _luong(name: str, doc: str, own: tuple[Arg, ...]) -> LayerKind:
-    return LayerKind(name, ATTENTION, doc, own + (_DROPOUT, A.seed(), _SCORES_ARG, _CAUSAL_ARG),
-                     _luong_shape(name), _luong_build, _luong_params(name), _luong_macs(name), inputs=(1, 3),
-                     explain=_luong_explain(name), field_rule=FieldRule.WHOLE, extra_outputs=_luong_scores(name),
-                     example=(((10, 32), (16, 32)), {}))
-
-
-register_kinds(
-    MULTI_HEAD,
-    _luong("Attention", "Dot-product (Luong-style) attention without projections (keras.layers.Attention): "
-           "inputs [query, value] or [query, value, key].",
-           (A.boolean("use_scale", "Learn a scalar that scales the scores.", False),
-            A.choice("score_mode", ["dot", "concat"], "Scores as the dot product of query and key, or the "
-                     "sum of tanh(query + key).", "dot"))),
-    _luong("AdditiveAttention", "Additive (Bahdanau-style) attention (keras.layers.AdditiveAttention): scores "
-           "sum(scale * tanh(query + key)); inputs [query, value] or [query, value, key].",
-           (A.boolean("use_scale", "Learn a scale per feature.", True),)),
-)
-
-__all__ = ["query_value_key", "attention_axes", "heads", "Heads", "SCORES", "MULTI_HEAD"]
+__all__ = ["query_value_key", "known_features", "same_rank", "agree", "call_flags", "attention_axes", "heads",
+           "Heads", "SCORES", "SCORES_ARG", "CAUSAL_ARG", "DROPOUT", "MULTI_HEAD"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 # Importing a family module registers its kinds.
 from archspec.layers import conv, conv_transpose, core, fixed, merge, norm, pooling, resize  # noqa: F401
 from archspec.layers import modern, preprocessing, simple  # noqa: F401
-from archspec.layers import attention, einsum, tokens  # noqa: F401
+from archspec.layers import attention, einsum, plain_attention, tokens  # noqa: F401
 from archspec.layers import conv_recurrent, recurrent, wrappers  # noqa: F401
 from archspec import plugins
 from archspec.layers.registry import FAMILIES, KINDS, Family, LayerError, LayerKind, Params, Shape, Window
