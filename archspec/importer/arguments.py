@@ -34,6 +34,12 @@ NEUTRAL: dict[str, Callable[[Any, Mapping[str, Any]], bool]] = {
     "seed": lambda value, config: value is None,
     "sparse": lambda value, config: value is False,
     "ragged": lambda value, config: value is False,
+    "sliding_window": lambda value, config: value is None,
+    "flash_attention": lambda value, config: value is None,
+    "stateful": lambda value, config: value is False,
+    "unroll": lambda value, config: value is False,  # unrolling changes speed, not results
+    "zero_output_for_mask": lambda value, config: True,  # matters only under a mask
+    "backward_layer": lambda value, config: _mirrors(value, config.get("layer")),
 }
 NEUTRAL_SUFFIXES = {"_constraint": None, "_regularizer": None}  # an empty constraint or penalty
 SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -57,7 +63,8 @@ def convert(kind: LayerKind, config: Mapping[str, Any]) -> Converted:
     {'filters': 8, 'kernel_size': 3}
     """
     out = Converted()
-    declared = {arg.name: arg for arg in kind.args if arg.keras}
+    # An argument archspec passes on itself (a wrapper's layer) still has Keras's name.
+    declared = {arg.name: arg for arg in kind.args}
     for key, value in config.items():
         arg = declared.get(key)
         if arg is None:
@@ -69,7 +76,11 @@ def convert(kind: LayerKind, config: Mapping[str, Any]) -> Converted:
 
 
 def _convert_one(arg: Arg, value: Any, config: Mapping[str, Any], out: Converted) -> None:
-    if isinstance(value, dict) and "class_name" in value:
+    if _is_layer(value):
+        value = _wrapped_entry(value, out)
+        if value is _UNSAYABLE:
+            return
+    elif isinstance(value, dict) and "class_name" in value:
         value = _named_object(arg, value, out)
         if value is _UNSAYABLE:
             return
@@ -85,6 +96,35 @@ def _convert_one(arg: Arg, value: Any, config: Mapping[str, Any], out: Converted
 
 
 _UNSAYABLE = object()
+
+
+def _is_layer(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("config"), dict) and \
+        str(value.get("module", "")).startswith("keras.layers")
+
+
+def _wrapped_entry(value: dict, out: Converted) -> Any:
+    """A wrapped layer (Bidirectional's, TimeDistributed's) as the entry ``{Kind: {args}}``."""
+    from archspec.importer.to_entries import kinds_by_class
+
+    kind = kinds_by_class().get(str(value["class_name"]))
+    if kind is None:
+        out.refused.append(f"the wrapped layer's class {value['class_name']} has no archspec kind")
+        return _UNSAYABLE
+    inner = convert(kind, value["config"])
+    out.refused.extend(f"the wrapped {kind.name}: {why}" for why in inner.refused)
+    out.notes.extend(inner.notes)
+    return {kind.name: inner.args} if inner.args else kind.name
+
+
+def _mirrors(backward: Any, forward: Any) -> bool:
+    """Whether Bidirectional's backward layer is the copy Keras makes of the forward one."""
+    if not (isinstance(backward, dict) and isinstance(forward, dict)):
+        return backward is None
+    strip = lambda c: {k: v for k, v in c.items() if k not in ("name", "go_backwards")}  # noqa: E731
+    b, f = backward.get("config", {}), forward.get("config", {})
+    return backward.get("class_name") == forward.get("class_name") and strip(b) == strip(f) and \
+        b.get("go_backwards") != f.get("go_backwards")
 
 
 def _named_object(arg: Arg, value: dict, out: Converted) -> Any:
@@ -114,9 +154,20 @@ def initializer_name(class_name: str, config: Mapping[str, Any]) -> str | None:
     """
     if class_name == "Constant" and set(config) <= {"value"}:
         return {0: "zeros", 1: "ones"}.get(config.get("value", 0))
-    if any(v is not None for v in config.values()):
+    defaults = INITIALIZER_DEFAULTS.get(class_name, {})
+    if any(v is not None and defaults.get(k) != v for k, v in config.items()):
         return None
     return SNAKE.sub("_", class_name).lower()
+
+
+# The settings of Keras's initializers made by name ("orthogonal" is Orthogonal(gain=1.0)).
+INITIALIZER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Orthogonal": {"gain": 1.0},
+    "VarianceScaling": {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"},
+    "RandomNormal": {"mean": 0.0, "stddev": 0.05},
+    "TruncatedNormal": {"mean": 0.0, "stddev": 0.05},
+    "RandomUniform": {"minval": -0.05, "maxval": 0.05},
+}
 
 
 def _neutral(key: str, value: Any, config: Mapping[str, Any]) -> bool:

@@ -80,7 +80,21 @@ def checked_model(config: Any, where: str) -> dict[str, Any]:
         raise UserError(f"{where}: the model is a {config.get('class_name')!r}; archspec imports Functional and "
                         "Sequential models", "a subclassed model has no layer graph to read: rebuild it with the "
                         "functional API")
-    return config
+    return without_object_ids(config)
+
+
+def without_object_ids(value: Any) -> Any:
+    """The config without ``shared_object_id`` (how a saved file marks one Python object used
+    twice): two equal initializers compare equal.
+
+    >>> without_object_ids({"a": [{"shared_object_id": 7, "b": 1}]})
+    {'a': [{'b': 1}]}
+    """
+    if isinstance(value, dict):
+        return {k: without_object_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    if isinstance(value, list):
+        return [without_object_ids(v) for v in value]
+    return value
 
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")

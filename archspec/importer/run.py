@@ -2,11 +2,12 @@
 find repeated blocks, write the text, and check that archspec reads the result back."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from archspec.errors import SpecErrors, UserError
 from archspec.importer.graph import model_graph
-from archspec.importer.keras_config import read_source
+from archspec.importer.keras_config import checked_model, read_source
 from archspec.importer.to_entries import Imported, to_entries
 from archspec.importer.writer import spec_text
 
@@ -25,7 +26,14 @@ class ImportResult:
 
 def import_model(source: str, blocks: bool = True) -> ImportResult:
     """The spec text of the model ``source`` names (see ``keras_config.read_source``)."""
-    imported = to_entries(model_graph(read_source(source)), source)
+    return import_config(read_source(source), source, blocks)
+
+
+def import_config(config: dict, source: str, blocks: bool = True) -> ImportResult:
+    """The spec text of a serialised model (``keras.saving.serialize_keras_object(model)``,
+    checked by ``keras_config.checked_model``); ``source`` names it in messages."""
+    config = json.loads(json.dumps(config))  # as a .keras file holds it: lists, not tuples
+    imported = to_entries(model_graph(checked_model(config, source)), source)
     flat = spec_text(imported, source, header=_header(imported))
     text = flat
     if blocks:

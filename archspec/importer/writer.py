@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 from archspec.importer.to_entries import Entry, Imported
 
-PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*(:[A-Za-z0-9_]+)?$")  # names, use/member and layer:1
 YAML_WORDS = {"null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "no", "on", "off"}
 REFERENCE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_]*$|^\$\{.*\}$")  # a block parameter, written as is
 

@@ -1,0 +1,100 @@
+"""The round trip of ``archspec import``: a Keras model -> spec text -> analysis and Keras model.
+
+``check_round_trip`` proves the imported spec equals the model: totals and their split, the
+output shapes, every layer's output shape, and, with the model's weights copied into the
+model archspec builds, the same outputs for the same input.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from archspec.api import compile_text
+from archspec.importer.run import ImportResult, import_config
+
+
+def import_keras_model(model: Any, source: str = "<model>") -> ImportResult:
+    from keras.saving import serialize_keras_object
+
+    return import_config(serialize_keras_object(model), source)
+
+
+def keras_layers(model: Any) -> dict[str, Any]:
+    """Every layer (and raw operation) of the model by name, nested models' layers included
+    (they are inlined)."""
+    import keras
+
+    found: dict[str, Any] = {}
+    for layer in getattr(model, "operations", None) or model.layers:
+        if isinstance(layer, keras.Model):
+            found.update(keras_layers(layer))
+        elif not isinstance(layer, keras.layers.InputLayer):
+            found.setdefault(layer.name, layer)
+    return found
+
+
+def weight_count(weights: list) -> int:
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+def check_summary(model: Any, text: str) -> Any:
+    """The analysis of ``text`` equals ``model``: totals, split, outputs, each layer's shape."""
+    analysis = compile_text(text).analysis
+    assert analysis.params.total == model.count_params()
+    assert analysis.params.trainable == weight_count(model.trainable_weights)
+    assert analysis.params.non_trainable == weight_count(model.non_trainable_weights)
+    outputs = model.outputs
+    assert [tuple(analysis.shapes[name]) for name in analysis.graph.outputs] == \
+        [tuple(t.shape[1:]) for t in outputs]
+    layers = keras_layers(model)
+    applications: dict[str, int] = {}
+    for info in analysis.layers:
+        keras_name = info.node.name.replace("/", "")
+        shares = getattr(info.node, "shares", None)
+        layer = layers[layers_key(keras_name, shares, layers)]
+        call = applications.get(layer.name, 0)
+        applications[layer.name] = call + 1
+        # A nested model's layers have one node however often the model is called (with one shape).
+        produced = layer._inbound_nodes[min(call, len(layer._inbound_nodes) - 1)].output_tensors
+        assert tuple(info.out_shape) == tuple(produced[0].shape[1:]), info.node.name
+        assert [tuple(s) for _, s in info.extra_outputs] == [tuple(t.shape[1:]) for t in produced[1:]], info.node.name
+    return analysis
+
+
+def layers_key(name: str, shares: Any, layers: dict[str, Any]) -> str:
+    """The Keras layer an analysed node comes from: itself, or the layer it shares."""
+    if shares:
+        return str(shares).replace("/", "")
+    return name
+
+
+def check_outputs(model: Any, text: str, seed: int = 0) -> None:
+    """The model archspec builds from ``text``, with ``model``'s weights, computes the same outputs."""
+    from archspec.keras_backend.model_builder import build_model
+
+    compiled = compile_text(text)
+    built = build_model(compiled.graph)
+    layers = keras_layers(model)
+    for info in compiled.analysis.layers:
+        if getattr(info.node, "shares", None):
+            continue
+        source = layers[info.node.name.replace("/", "")]
+        if getattr(source, "weights", None):
+            built.get_layer(info.node.name.replace("/", ".")).set_weights(source.get_weights())
+    rng = np.random.default_rng(seed)
+    inputs = [rng.uniform(0, 1, (2, *t.shape[1:])).astype("float32") for t in model.inputs]
+    expected = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    got = built(inputs if len(inputs) > 1 else inputs[0], training=False)
+    expected = expected if isinstance(expected, (list, tuple)) else [expected]
+    got = got if isinstance(got, (list, tuple)) else [got]
+    assert len(got) == len(expected)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+
+
+def check_round_trip(model: Any, source: str = "<model>") -> ImportResult:
+    result = import_keras_model(model, source)
+    check_summary(model, result.text)
+    check_outputs(model, result.text)
+    return result
