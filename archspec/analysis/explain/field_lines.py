@@ -33,7 +33,9 @@ def field_lines(info: LayerInfo, inputs: Sequence[Field], out: Field) -> list[Li
         return per_axis(label("RF"), "RF_in + (n - 1)*j_in",
                         [f"{num(r)} + ({n} - 1)*{num(j)}" for r, n, j in zip(src.size, sizes, src.stride)], "rf",
                         "the whole input: the union of all n positions")
-    if step.rule is FieldRule.MERGE and None not in out.size and all(f.rank == out.rank for f in inputs):
+    # Every input's size known: squeeze-and-excite multiplies by a field made from a vector
+    # (pooled, reshaped to 1x1), whose size is unknown.
+    if step.rule is FieldRule.MERGE and all(f.rank == out.rank and None not in f.size for f in inputs):
         lines = per_axis(label("RF"), "max over the inputs",
                          [f"max({', '.join(num(f.size[i]) for f in inputs)})" for i in range(out.rank)], "rf")
         return lines + ([f"note: {out.note}"] if out.note else [])
