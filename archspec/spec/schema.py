@@ -25,11 +25,10 @@ ENTRY_KEY_SCHEMAS = {
                             "digits, '_', '.' or '-', starting with a letter or '_'."},
     "inputs": {"oneOf": [*NAMES["oneOf"], {"type": "object", "minProperties": 1,
                                            "additionalProperties": {"type": "string"},
-                                           "description": "a block's named inputs bound to names"}],
-               "description": "The entries whose outputs this entry takes; default: the entry just above "
-                              "('previous'). Inside a block, 'in' is the block's first input. A use of a block "
-                              "that declares inputs binds them by name ({x: up3, skip: down2}) or in order. "
-                              "'layer:name' or 'layer:1' is one of a layer's outputs after the first."},
+                                           "description": "a mapping binding a block's inputs"}],
+               "description": "The entries whose outputs this entry takes ('layer:name' for one of a layer's "
+                              "other outputs); default: the entry just above ('previous'). Inside a block, 'in' "
+                              "is the block's first input."},
     "share": {"type": "string", "description": "Instead of a layer key: apply the layer (or every layer of the "
                                                 "block instance) of this name again, with the same weights."},
     "repeat": {"oneOf": [{"type": "integer", "minimum": 0, "description": "an integer >= 0"}, EXPR],
