@@ -30,7 +30,7 @@ SPEC_FILES = sorted(zoo_dir().glob("*.yaml"))
 # Specs whose tests take about 5 s or more on 2 CPU cores (building the Keras model, and the
 # keras.applications twin where there is one). Still run by default: deselect with -m "not slow".
 SLOW = {"vgg16", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201", "inceptionv3",
-        "xception", "resnet50v2", "convnexttiny"}
+        "xception", "resnet50v2", "convnexttiny", "vit-b16"}
 
 # Published totals: (total, trainable, non-trainable) params and the output shape.
 #  - lenet5 61,706, alexnet 62,378,344, googlenet 6,998,552, unet 31,030,658 and its 388x388x2
