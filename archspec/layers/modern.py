@@ -145,8 +145,8 @@ def _normalization_explain(args: Args, ins: Sequence[Shape], out: Shape) -> list
         return ["mean and variance given: constants, no weights (params = 0)"]
     kept = [ins[0][i] for i in _kept_axes(args, ins[0])]
     sizes = mul(*kept) if kept else "1"
-    return [Equation("non-trainable", "2*(positions of the kept axes) + 1", f"2*{sizes} + 1", ("non_trainable",),
-                     "mean and variance (set by adapt), and the count of samples adapted")]
+    return [Equation("params", "2*(positions of the kept axes) + 1", f"2*{sizes} + 1", ("params",),
+                     "all non-trainable: mean and variance (set by adapt), and the count of samples adapted")]
 
 
 # ---------------------------------------------------------------- LayerScale, CustomScaleLayer
