@@ -180,6 +180,8 @@ def apply(field: Field, step: Step, in_axes: Sequence[Optional[int]] = (), out_r
     ``out_rank`` the output's number of spatial axes (axes made from a vector)."""
     if step.rule in (FieldRule.POINTWISE, FieldRule.MERGE, FieldRule.PERMUTE):
         return field
+    if step.rule is FieldRule.NEW and field.whole and field.rank == out_rank:
+        return field  # a pooled vector laid out again (squeeze-excite's Reshape): still the whole input
     if step.rule is FieldRule.NEW:  # unknown: the vector had already mixed every position
         return Field((None,) * out_rank, (1,) * out_rank, (None,) * out_rank, True, field.approx)
     if step.rule is FieldRule.WHOLE and field.whole:
@@ -215,13 +217,20 @@ def permute(field: Field, dims: Sequence[int]) -> Field:
 
 # ---------------------------------------------------------------- merges
 def merge(fields: Sequence[Field], names: Sequence[str]) -> Field:
-    """Largest field over the inputs, per axis; a note when their lattices disagree.
+    """Largest field over the inputs, per axis (size and padding of that input, stride of the
+    largest input on a lattice); a note when the lattices of the inputs that are not whole
+    disagree. One whole input makes the merge whole (squeeze-and-excite's Multiply sees the
+    whole input through its pooled path), of unknown size when that input's size is unknown.
 
     >>> a, b = Field((7,), (2,), (3,)), Field((3,), (2,), (1,))
     >>> merge([a, b], ["a", "b"]).size, merge([a, b], ["a", "b"]).note
     ((7,), '')
     >>> merge([a, Field((3,), (1,), (1,))], ["a", "c"]).note
     "misaligned paths: effective stride 2 ('a') vs 1 ('c') along the length"
+    >>> merge([a, Field((29,), (28,), (3,), whole=True)], ["a", "se"])
+    Field(size=(29,), stride=(2,), padding=(3,), whole=True, approx=False, note='')
+    >>> merge([a, Field((None,), (1,), (None,), whole=True)], ["a", "se"]).size
+    (None,)
     """
     ranks = {f.rank for f in fields}
     if len(ranks) > 1:
@@ -231,14 +240,19 @@ def merge(fields: Sequence[Field], names: Sequence[str]) -> Field:
     lattice = [f for f in fields if not f.whole] or list(fields)
     size, stride, padding = [], [], []
     for axis in range(fields[0].rank):
-        biggest = max(fields, key=lambda f: -1 if f.size[axis] is None else f.size[axis])
-        grid = max(lattice, key=lambda f: -1 if f.size[axis] is None else f.size[axis])
+        biggest = max(fields, key=lambda f: _size_order(f.size[axis]))
+        grid = max(lattice, key=lambda f: _size_order(f.size[axis]))
         size.append(biggest.size[axis])
         stride.append(grid.stride[axis])
-        padding.append(grid.padding[axis])
+        padding.append(biggest.padding[axis])
     note = misalignment(fields, names)
-    return Field(tuple(size), tuple(stride), tuple(padding), all(f.whole for f in fields),
+    return Field(tuple(size), tuple(stride), tuple(padding), any(f.whole for f in fields),
                  any(f.approx for f in fields), note)
+
+
+def _size_order(size: Optional[Num]) -> float:
+    """An unknown size is only ever a whole field's (made from a vector): at least any known one."""
+    return math.inf if size is None else size
 
 
 def misalignment(fields: Sequence[Field], names: Sequence[str]) -> str:

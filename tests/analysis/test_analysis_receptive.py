@@ -177,3 +177,34 @@ layers:
     fields = receptive_fields(analysis)
     assert fields["conv1d_2"].size == (1 + 8 + 16,) and fields["conv1d_2"].padding == (24,)
     assert fields["dense_1"].whole and fields["dense_1"].size == (25 + 99,)
+
+
+@pytest.mark.parametrize("name, excite, rf", [("mobilenetv3small", "block0/squeeze_excite_1/mul", 227),
+                                              ("efficientnetb0", "block1a/se/se_excite", 229)])
+def test_squeeze_excite_makes_the_merge_whole(name, excite, rf):
+    """Squeeze-and-excite multiplies by a pooled path that sees the whole input (MobileNetV3
+    pools with keepdims, EfficientNet pools then reshapes): the product sees it too, so the
+    residual adds after it are merges of whole fields and no path is reported misaligned."""
+    report = run_passes(compile_spec(zoo(name)).analysis)
+    field = report.fields[excite]
+    assert field.whole and field.size == (rf, rf) and not field.note
+    assert not [n.message for n in report.notes if "misaligned" in n.message]
+
+
+def test_a_merge_with_a_whole_field_of_unknown_size_is_whole_and_unknown():
+    analysis = text_analysis("""
+archspec: 1
+name: t
+inputs: {image: [8, 8, 16], code: [16]}
+layers:
+  - Conv2D: {filters: 16, kernel_size: 3, padding: same}
+    inputs: image
+  - Dense: {units: 16}
+    inputs: code
+  - Reshape: {target_shape: [1, 1, 16]}
+  - Multiply: {}
+    inputs: [conv2d_1, reshape_1]
+""")
+    fields = receptive_fields(analysis)
+    assert fields["conv2d_1"].size == (3, 3) and not fields["conv2d_1"].whole
+    assert fields["multiply_1"].whole and fields["multiply_1"].size == (None, None) and not fields["multiply_1"].note
