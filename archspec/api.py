@@ -14,9 +14,10 @@ from typing import Optional, Sequence
 from archspec.analysis.limits import check_limits
 from archspec.analysis.passes import Report, run_passes
 from archspec.analysis.shape_pass import Analysis, analyse
-from archspec.errors import Location, SpecError, SpecErrors, Stage, UserError, did_you_mean
-from archspec.graph.ir import Graph
+from archspec.errors import ArchspecError, Location, SpecError, SpecErrors, Stage, UserError, did_you_mean
+from archspec.graph.ir import Graph, producer
 from archspec.graph.lower import lower
+from archspec.heads.head import Head, check_head
 from archspec.layers.arithmetic import DTYPE_BYTES
 from archspec.spec.load import Document, PathKey, load_file, load_text
 from archspec.spec.overrides import apply_overrides
@@ -31,6 +32,7 @@ class Compiled:
     document: Document
     graph: Graph
     analysis: Analysis
+    head: Optional[Head] = None   # the spec's head: section resolved against the shapes
 
     @property
     def path(self) -> str:
@@ -54,11 +56,14 @@ def check_document(doc: Document, expectations: bool = True) -> Compiled:
     if not expectations:
         graph = replace(graph, expectations=())
     analysis = analyse(graph)
+    head, head_errors = check_head(doc, analysis)
+    if head_errors:
+        raise SpecErrors(head_errors)
     if expectations:  # budgets, like expect:, are written for the file's own input
         limit_errors = check_limits(analysis)
         if limit_errors:
             raise SpecErrors(limit_errors)
-    return Compiled(doc, graph, analysis)
+    return Compiled(doc, graph, analysis, head)
 
 
 def compile_spec(spec: str | Path, overrides: Sequence[str] = (), input_shape: Optional[InputShape] = None, *,
@@ -84,7 +89,8 @@ def analyse_spec(spec: str | Path, overrides: Sequence[str] = (), input_shape: O
     """Everything the reports render: shapes, params, MACs, receptive fields, and memory for
     ``batch_size`` samples of ``dtype``. Arguments as for ``compile_spec``."""
     check_memory_options(batch_size, dtype)
-    return run_passes(compile_spec(spec, overrides, input_shape, text=text).analysis, batch_size, dtype)
+    compiled = compile_spec(spec, overrides, input_shape, text=text)
+    return replace(run_passes(compiled.analysis, batch_size, dtype), head=compiled.head)
 
 
 def compile_text(text: str, path: str = "<string>", overrides: Sequence[str] = ()) -> Compiled:
@@ -173,3 +179,123 @@ def blame_input(exc: SpecErrors, doc: Document, shape: InputShape) -> SpecErrors
                                                                                       f"({fits}) fits"])), where,
                                  stage=Stage.COMMAND_LINE)
                        for e in exc.errors])
+
+
+# ------------------------------------------------------------------ partial analysis (the studio)
+@dataclass(frozen=True)
+class PartialAnalysis:
+    """A spec's report, or, when it has errors, the report of its layers up to the first broken
+    one (``report`` None when nothing before it analyses)."""
+
+    report: Optional[Report]
+    errors: tuple[ArchspecError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def analyse_partial(text: str, path: str = "<string>") -> PartialAnalysis:
+    """``analyse_spec`` of ``text``; on errors, the analysis of everything before the first broken
+    layer, without ``expect:`` and ``limits:`` (which only report): what an editor shows while
+    its user types. The prefix is the file's text cut before the broken top-level entry (a YAML
+    mistake), then the layers list cut there, then the lowered layers up to the first that fails."""
+    try:
+        return PartialAnalysis(analyse_spec(path, text=text))
+    except SpecErrors as exc:
+        errors: tuple[ArchspecError, ...] = tuple(exc.errors)
+    except ArchspecError as exc:
+        errors = (exc,)
+    graph = _lowered_prefix(_loaded_prefix(text, path, errors))
+    analysis = _analysed_prefix(graph) if graph is not None else None
+    return PartialAnalysis(run_passes(analysis) if analysis is not None else None, errors)
+
+
+PREFIX_TRIES = 8  # cuts tried before giving up: each drops at least one entry
+
+
+def _first_line(errors: Sequence[ArchspecError]) -> int:
+    return min((e.loc.line for e in errors if e.loc and e.loc.line > 0), default=0)
+
+
+def _loaded_prefix(text: str, path: str, errors: Sequence[ArchspecError]) -> Optional[Document]:
+    """The document of ``text``, or of its lines before the list item holding a YAML error."""
+    lines = text.splitlines(keepends=True)
+    for _ in range(PREFIX_TRIES):
+        try:
+            return load_text(text, path)
+        except SpecErrors as exc:
+            line = _first_line(exc.errors) or _first_line(errors)
+        starts = [i for i in range(min(line, len(lines))) if lines[i].lstrip().startswith("- ")]
+        if not starts or starts[-1] == 0:
+            return None
+        lines = lines[:starts[-1]]
+        text = "".join(lines)
+    return None
+
+
+def _lowered_prefix(doc: Optional[Document]) -> Optional[Graph]:
+    """The graph of ``doc`` with its top-level layers cut before the first that has an error."""
+    for _ in range(PREFIX_TRIES):
+        if doc is None or not isinstance(doc.data, dict) or not isinstance(doc.data.get("layers"), list):
+            return None
+        try:
+            errors = structural_errors(doc)
+            if not errors:
+                return replace(lower(doc), expectations=(), limits={})
+        except SpecErrors as exc:
+            errors = exc.errors
+        doc = _cut_layers(doc, errors)
+    return None
+
+
+def _cut_layers(doc: Document, errors: Sequence[ArchspecError]) -> Optional[Document]:
+    """``doc`` without the top-level entry holding the first error and those after it (and without
+    ``outputs:``, which may name them); None when no error is inside an entry but the first."""
+    layers = doc.data["layers"]
+    starts = [doc.key_loc(("layers", i)).line for i in range(len(layers))]
+    lines = [e.loc.line for e in errors if e.loc and e.loc.line >= (starts[0] if starts else 1)]
+    if not lines:
+        return None
+    broken = max(i for i, start in enumerate(starts) if start <= min(lines))
+    if broken == 0:
+        return None
+    data = {k: v for k, v in doc.data.items() if k != "outputs"}
+    return replace(doc, data={**data, "layers": layers[:broken]})
+
+
+def _analysed_prefix(graph: Graph) -> Optional[Analysis]:
+    """The analysis of the layers before the first that fails in the shape pass (None: the first fails).
+
+    A failing layer is one whose place an error names; the longest prefix ending before such a
+    place that analyses is kept (a block used several times shares its places)."""
+    try:
+        return analyse(graph)
+    except SpecErrors as exc:
+        places = {str(e.loc) for e in exc.errors if e.loc}
+    cuts = [k for k, node in enumerate(graph.nodes)
+            if str(node.loc) in places or any(str(loc) in places for loc in node.arg_locs.values())]
+    best: Optional[Analysis] = None
+    low, high = 0, len(cuts) - 1
+    while low <= high:  # the longest analysing prefix among the cuts: prefixes past a failure fail
+        middle = (low + high) // 2
+        found = _prefix_analysis(graph, cuts[middle])
+        if found is None:
+            high = middle - 1
+        else:
+            best, low = found, middle + 1
+    return best
+
+
+def _prefix_analysis(graph: Graph, count: int) -> Optional[Analysis]:
+    """The analysis of the first ``count`` layers, each one no other of them reads an output."""
+    nodes = graph.nodes[:count]
+    read = {producer(i) for node in nodes for i in node.inputs}
+    outputs = tuple(node.name for node in nodes if node.name not in read)
+    if not outputs:
+        return None
+    try:
+        return analyse(replace(graph, nodes=nodes, outputs=outputs, output_locs=(None,) * len(outputs),
+                               expectations=()))
+    except SpecErrors:
+        return None

@@ -7,12 +7,15 @@ holds numbers and names only; ``report.py`` and ``render/`` turn them into text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from archspec.analysis.memory import Memory, memory
 from archspec.analysis.receptive import Field, receptive_fields
 from archspec.analysis.shape_pass import Analysis
 from archspec.layers.arithmetic import DTYPE_BYTES
+
+if TYPE_CHECKING:
+    from archspec.heads.head import Head
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Report:
     fields: Mapping[str, Field]        # every graph input and layer output
     memory: Memory
     notes: tuple[MergeNote, ...]
+    head: Optional[Head] = None        # the spec's detection head, when it has one
 
     @property
     def batch_size(self) -> int:

@@ -295,7 +295,7 @@ def table(report: Report, depth: Optional[int] = None) -> str:
 
     title = f'Model: "{report.analysis.graph.name}"'
     return "\n".join([title, line, fmt(headers), line] + [fmt(c) for c in cells] + [line]
-                     + totals_lines(report, depth))
+                     + totals_lines(report, depth) + _head_lines(report))
 
 
 def markdown(report: Report, depth: Optional[int] = None) -> str:
@@ -307,7 +307,15 @@ def markdown(report: Report, depth: Optional[int] = None) -> str:
         lines.append("| " + " | ".join([name, r.type, f"`{fmt_shape(r.shape)}`", f"{r.params.total:,}",
                                         macs_cell(r.macs, r.macs_partial, False), *_extra_cells(report, r)]) + " |")
     lines += [""] + [f"- {t}" for t in totals_lines(report, depth)]
+    head = _head_lines(report)
+    lines += ["", "```", *head[1:], "```"] if head else []
     return "\n".join(lines)
+
+
+def _head_lines(report: Report) -> list[str]:
+    """The Head section (a blank line, then its lines), when the spec has a head."""
+    from archspec.heads.summary import head_lines
+    return ["", *head_lines(report.head)] if report.head is not None else []
 
 
 def _field_json(field: Field) -> dict[str, Any]:
@@ -368,6 +376,7 @@ def _json_head(report: Report) -> dict[str, Any]:
         "inference_activation_bytes": mem.inference_bytes, "inference_peak_layer": mem.peak_layer,
         "training_activation_bytes": mem.training_bytes, "memory_convention": MEMORY_CONVENTION, **sizes_unknown,
         "notes": [f"{n.layer} ({n.kind}, line {n.line}): {n.message}" for n in report.notes],
+        **({"head": report.head.as_json()} if report.head is not None else {}),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from archspec.heads.schema import HEAD_SCHEMA
 from archspec.layers.catalog import LayerKind, all_kinds
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archspec/archspec/main/schemas/archspec.schema.json"
@@ -116,6 +117,7 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
             "layers": {"$ref": "#/$defs/layer_list", "description": "The network's layers and blocks, in order."},
             "limits": LIMITS,
             "train": _train_schema(),
+            "head": copy.deepcopy(HEAD_SCHEMA),
         },
         "$defs": {
             "expr": EXPR,
