@@ -31,7 +31,7 @@ class Shapes:
                 "segmentation": self.mask, "keypoints": self.heatmaps}[task]
 
 
-def _shape_mask(kind: int, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float) -> np.ndarray:
+def shape_mask(kind: int, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float) -> np.ndarray:
     if kind == 0:
         return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
     if kind == 1:
@@ -41,6 +41,25 @@ def _shape_mask(kind: int, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float,
     top, bottom = cy - r, cy + r * 0.8
     width = (yy - top) / (bottom - top) * r
     return (yy >= top) & (yy <= bottom) & (np.abs(xx - cx) <= width)
+
+
+KEYPOINT_NAMES = ("top", "bottom_left", "bottom_right")
+
+
+def shape_keypoints(kind: int, cy: float, cx: float, r: float) -> np.ndarray:
+    """(3, 2) x, y of a shape's top point and bottom-left and bottom-right corners (a circle's
+    at 210 and 330 degrees), in the coordinates of :func:`shape_mask`.
+
+    >>> shape_keypoints(2, cy=10, cx=10, r=5).tolist()
+    [[10.0, 5.0], [5.0, 14.0], [15.0, 14.0]]
+    """
+    if kind == 0:
+        up, side, down = r, r * np.sqrt(3) / 2, r / 2
+    elif kind == 1:
+        up = side = down = r * 0.85
+    else:
+        up, side, down = r, r, r * 0.8
+    return np.array([[cx, cy - up], [cx - side, cy + down], [cx + side, cy + down]], np.float32)
 
 
 def make_shapes(samples: int = 2000, size: int = 32, channels: int = 1, seed: int = 0,
@@ -68,7 +87,7 @@ def make_shapes(samples: int = 2000, size: int = 32, channels: int = 1, seed: in
             r = float(rng.uniform(0.14, 0.26) * size)
             cy, cx = rng.uniform(r, size - r, size=2)
             colour = rng.uniform(0.45, 1.0, size=channels).astype(np.float32)
-            inside = _shape_mask(kind, yy, xx, cy, cx, r)
+            inside = shape_mask(kind, yy, xx, cy, cx, r)
             x[i][inside] = colour
             mask[i][inside] = kind + 1
             peak = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma * sigma))
