@@ -95,3 +95,31 @@ def test_overlay_colours_each_instance_and_writes_a_png(tmp_path: Path) -> None:
     path = write_overlay(tmp_path / "out.png", image, masks, boxes, ["circle 0.91", "square 0.55"])
     with Image.open(path) as written:
         assert written.size == (16 * factor, 16 * factor) and written.mode == "RGB"
+
+
+def test_instance_map_scores_boxes_and_masks_from_one_pass(truth: dict[str, Any]) -> None:
+    from archspec.train.instances.evaluation import Detections, InstanceMap, epoch_logs
+    from archspec.train.instances.rle import mask_box
+
+    def found(image: int) -> Detections:
+        masks = [_square(2, 2, 10), _square(20, 20, 10)] if image == 1 else [_square(5, 27, 10)]
+        boxes = np.array([[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b in map(mask_box, masks)], np.float32)
+        return Detections(boxes, np.full(len(masks), 0.9 if image == 1 else 0.8, np.float32),
+                          np.array([0, 1] if image == 1 else [1], np.int32), np.stack(masks).astype(bool))
+
+    calls = []
+
+    def detect(images: np.ndarray) -> list[Detections]:
+        calls.append(images.shape)
+        return [found(int(v)) for v in images[:, 0, 0, 0]]
+
+    # Two batches of one image each; the image's pixel value says which COCO image it is.
+    batches = [(np.full((1, 4, 4, 1), i + 1.0, np.float32), {"image_index": np.array([i])}) for i in (0, 1)]
+    evaluation = InstanceMap(detect, lambda: batches, truth, image_ids=[1, 2], category_ids=[3, 8])
+    logs = epoch_logs(evaluation.scores())
+    assert calls == [(1, 4, 4, 1), (1, 4, 4, 1)]
+    # Image 2's square is 2 rows low: IoU 80/120 passes 4 of 10 thresholds, for boxes and masks alike;
+    # above those, the squares' precision is 1 up to recall 0.5 and 0 after: 51 of COCO's 101 recall points.
+    assert logs["val_map50"] == pytest.approx(1.0) and logs["val_mask_map50"] == pytest.approx(1.0)
+    assert logs["val_map"] == pytest.approx((1 + 0.4 + 0.6 * 51 / 101) / 2)
+    assert logs["val_mask_map"] == pytest.approx(logs["val_map"])
