@@ -71,6 +71,7 @@ class TrainConfig:
     mixed_precision: bool = False
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
+    keypoints: dict[str, Any] = field(default_factory=dict)   # task: keypoints's settings (archspec.train.pose)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

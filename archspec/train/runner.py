@@ -20,6 +20,7 @@ from archspec.train.distribute import dtype_policy, setup_runtime
 from archspec.train.failures import translate_error
 from archspec.train.multiworker import train_multi_worker
 from archspec.train.objects import build_callbacks
+from archspec.train.pose.callback import pose_callbacks
 from archspec.train.recorder import Recorder, keras_callback
 from archspec.train.rundir import RunDir
 from archspec.train.session import ModelFactory, Session, TrainResult, log_start, prepare_session, write_run_files
@@ -71,6 +72,7 @@ def _as_config(config: TrainConfig | Mapping[str, Any] | None, locate: Callable)
 
 def _fit(s: Session, run: RunDir, resume: bool, spec_text: str | None, command: Sequence[str] | None,
          callbacks: Sequence[Any], verbose: int | str, locate: Callable, name: str) -> TrainResult:
+    pose_metrics = pose_callbacks(s, locate)  # checks train.keypoints before the run's files are written
     resumed = load_latest(run.checkpoints) if resume else None
     if resume and resumed is None:
         log.warning("warning: %s has no intact checkpoint; starting from epoch 1", run.path)
@@ -90,7 +92,7 @@ def _fit(s: Session, run: RunDir, resume: bool, spec_text: str | None, command: 
                  "1 epoch" if first == 1 else f"{first} epochs")
         recorder.finish("completed")
         return _result(run, s, recorder, "completed")
-    all_callbacks = [*callbacks, *user_callbacks, *tensorboard_callback(run), keras_callback(recorder)]
+    all_callbacks = [*callbacks, *pose_metrics, *user_callbacks, *tensorboard_callback(run), keras_callback(recorder)]
     verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose
     validation = s.data.validation.evaluate() if s.data.validation is not None else None
     try:

@@ -107,6 +107,29 @@ SOURCE_SCHEMA: dict[str, Any] = {
     ],
 }
 
+# task: keypoints (one heatmap channel per keypoint); read by archspec.train.pose.
+KEYPOINTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "settings of task: keypoints: how its PCK and OKS AP are measured and its "
+                   "predictions drawn",
+    "additionalProperties": False,
+    "properties": {
+        "sigmas": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1,
+                   "description": "COCO's per-keypoint OKS constants, one per heatmap channel (default "
+                                  "0.05 for every keypoint; COCO's 17 are 0.026 (nose) to 0.107 (hips))"},
+        "skeleton": {"type": "array", "description": "the pairs of keypoints joined by a line in predict's "
+                                                     "picture, as 0-based channel indices, e.g. [[0, 1], [1, 2]]",
+                     "items": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                               "minItems": 2, "maxItems": 2}},
+        "pck": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                "description": "PCK's threshold as a fraction of the object's longer side, the whole "
+                               "image's for heatmap data (default 0.05)"},
+        "names": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                  "description": "a name per keypoint, in channel order (default: the data's class "
+                                 "names when there is one per channel, else 0, 1, ...)"},
+    },
+}
+
 _AUGMENT_ITEM = _keras_object("a Keras preprocessing layer applied to training batches only",
                               "{RandomFlip: {mode: horizontal}}")
 
@@ -154,6 +177,7 @@ TRAIN_SCHEMA: dict[str, Any] = {
         "task": {"enum": list(TASKS),
                  "description": "sets default loss, metrics and output checks (default classification)"},
         "data": DATA_SCHEMA,
+        "keypoints": KEYPOINTS_SCHEMA,
         "optimizer": _keras_object("the optimizer (default {Adam: {learning_rate: 0.001}}); "
                                    "learning_rate may itself be a schedule such as "
                                    "{CosineDecay: {initial_learning_rate: 0.1}} (decay_steps defaults "
