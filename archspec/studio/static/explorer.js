@@ -1,0 +1,181 @@
+// The explorer (a run directory): draw a digit or drop an image, and watch the prediction and
+// every convolutional layer's feature maps, laid out by the network's stages, update.
+import * as api from "./api.js";
+import {startCurves} from "./curves.js";
+import {formatShape} from "./table.js";
+
+// While the user draws, at most one prediction request is in flight and a new one starts
+// no sooner than this after the last: the maps follow the pen without queueing requests.
+const THROTTLE_MS = 120;
+const $ = (id) => document.getElementById(id);
+
+const state = {run: null, inFlight: false, again: false, last: -Infinity, timer: null, predictions: 0};
+
+function setStatus(text, kind = "") {
+  $("status").textContent = text;
+  $("status").className = `status ${kind}`;
+}
+
+function clearPad(pad) {
+  const ctx = pad.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+}
+
+/** A prediction as the task gives it: bars of top classes, a mask picture, or the raw values. */
+function renderPrediction(prediction) {
+  const box = $("prediction");
+  box.replaceChildren();
+  if (prediction.top) {
+    for (const [label, prob] of prediction.top) {
+      const bar = box.appendChild(document.createElement("div"));
+      bar.className = "bar";
+      const fill = Object.assign(document.createElement("span"), {className: "fill"});
+      fill.style.width = `${Math.round(prob * 160)}px`;
+      bar.append(Object.assign(document.createElement("span"), {className: "label", textContent: String(label).padStart(3)}),
+                 fill, `${(prob * 100).toFixed(1)}%`);
+    }
+  }
+  if (prediction.mask_png) box.appendChild(Object.assign(document.createElement("img"), {src: prediction.mask_png, alt: "mask"}));
+  for (const key of ["boxes", "keypoints"]) {
+    if (prediction[key]) {
+      box.appendChild(Object.assign(document.createElement("pre"), {textContent: `${key}: ${JSON.stringify(prediction[key], null, 1)}`}));
+    }
+  }
+}
+
+/** Which channel of a tile grid the mouse is over (null in the gaps or past the last channel). */
+export function channelAt(img, map, event) {
+  const rect = img.getBoundingClientRect();
+  const rows = Math.ceil(map.channels / map.columns);
+  const col = Math.floor(((event.clientX - rect.left) / rect.width) * map.columns);
+  const row = Math.floor(((event.clientY - rect.top) / rect.height) * rows);
+  const channel = row * map.columns + col;
+  return col >= 0 && col < map.columns && row >= 0 && channel < map.channels ? channel : null;
+}
+
+function mapFigure(map) {
+  const figure = Object.assign(document.createElement("figure"), {className: "map"});
+  const img = figure.appendChild(document.createElement("img"));
+  img.src = map.png;
+  img.alt = `${map.layer} feature maps`;
+  img.dataset.layer = map.layer;
+  const rows = Math.ceil(map.channels / map.columns);
+  const scale = Math.max(1, Math.floor(Math.min(4, 360 / (map.columns * map.tile[1]), 360 / (rows * map.tile[0]))));
+  img.onload = () => { img.style.width = `${img.naturalWidth * scale}px`; };
+  const info = $("map-info");
+  img.onmousemove = (event) => {
+    const channel = channelAt(img, map, event);
+    if (channel === null) { info.style.display = "none"; return; }
+    info.textContent = `${map.layer} channel ${channel + 1} of ${map.channels} · values ${map.min.toFixed(3)} .. ` +
+      `${map.max.toFixed(3)} · receptive field ${map.rf ?? "?"} px of the input`;
+    Object.assign(info.style, {display: "block", left: `${event.clientX + 14}px`, top: `${event.clientY + 14}px`});
+  };
+  img.onmouseleave = () => { info.style.display = "none"; };
+  figure.appendChild(Object.assign(document.createElement("figcaption"),
+    {textContent: `${map.layer} ${formatShape(map.shape)}`}));
+  return figure;
+}
+
+/** Feature maps grouped by the stage of their layer (from /api/run), in network order. */
+function renderMaps(maps) {
+  const stageOf = new Map((state.run.layers || []).map((l) => [l.name, l.stage]));
+  const stages = new Map();
+  for (const map of maps) {
+    const stage = stageOf.get(map.layer) ?? "";
+    if (!stages.has(stage)) stages.set(stage, []);
+    stages.get(stage).push(map);
+  }
+  $("maps").replaceChildren(...[...stages].map(([stage, group]) => {
+    const div = Object.assign(document.createElement("div"), {className: "stage"});
+    div.appendChild(Object.assign(document.createElement("h3"), {textContent: stage === "" ? "" : `stage ${stage}`}));
+    div.append(...group.map(mapFigure));
+    return div;
+  }));
+}
+
+async function predictNow(pad) {
+  state.timer = null;
+  if (state.inFlight) { state.again = true; return; }
+  state.inFlight = true;
+  state.last = performance.now();
+  const {status, body} = await api.predict(pad.toDataURL("image/png"));
+  state.inFlight = false;
+  if (status === 200) {
+    renderPrediction(body.prediction || {});
+    renderMaps(body.feature_maps || []);
+    $("filters").src = body.filters_png || "";
+    $("filters").hidden = !body.filters_png;
+    state.predictions += 1;
+    document.body.dataset.predictions = String(state.predictions);
+    setStatus("ready");
+  } else {
+    setStatus(api.errorText(body), "error");
+  }
+  if (state.again) { state.again = false; predictNow(pad); }
+}
+
+function schedulePrediction(pad) {
+  if (state.timer) return;
+  const wait = Math.max(0, state.last + THROTTLE_MS - performance.now());
+  state.timer = setTimeout(() => predictNow(pad), wait);
+}
+
+function enableDrawing(pad) {
+  const ctx = pad.getContext("2d");
+  let drawing = false;
+  const point = (e) => {
+    const r = pad.getBoundingClientRect();
+    return [((e.clientX - r.left) * pad.width) / r.width, ((e.clientY - r.top) * pad.height) / r.height];
+  };
+  pad.onpointerdown = (e) => {
+    drawing = true;
+    pad.setPointerCapture(e.pointerId);
+    ctx.beginPath();
+    ctx.moveTo(...point(e));
+  };
+  pad.onpointermove = (e) => {
+    if (!drawing) return;
+    Object.assign(ctx, {strokeStyle: "#fff", lineWidth: pad.width / 12, lineCap: "round", lineJoin: "round"});
+    ctx.lineTo(...point(e));
+    ctx.stroke();
+    schedulePrediction(pad);
+  };
+  pad.onpointerup = () => { drawing = false; schedulePrediction(pad); };
+  $("clear").onclick = () => { clearPad(pad); schedulePrediction(pad); };
+}
+
+function enableDrop(pad) {
+  pad.ondragover = (e) => { e.preventDefault(); pad.classList.add("drop"); };
+  pad.ondragleave = () => pad.classList.remove("drop");
+  pad.ondrop = (e) => {
+    e.preventDefault();
+    pad.classList.remove("drop");
+    const file = e.dataTransfer.files[0];
+    if (!file || !file.type.startsWith("image/")) return setStatus("drop an image file (PNG, JPEG...)", "error");
+    const img = new Image();
+    img.onload = () => {
+      clearPad(pad);
+      pad.getContext("2d").drawImage(img, 0, 0, pad.width, pad.height);
+      URL.revokeObjectURL(img.src);
+      schedulePrediction(pad);
+    };
+    img.src = URL.createObjectURL(file);
+  };
+}
+
+export async function startExplorer(session) {
+  $("save").hidden = true;
+  const {status, body} = await api.getRun();
+  if (status !== 200) return setStatus(api.errorText(body), "error");
+  state.run = body;
+  $("file-name").textContent = `${body.spec_name} · ${body.task} · input ${formatShape(body.input_shape)}`;
+  const pad = $("pad");
+  clearPad(pad);
+  enableDrawing(pad);
+  enableDrop(pad);
+  setStatus("draw on the black square");
+  window.studio = {pad, state};  // for the browser tests
+  startCurves($("curves"));
+  predictNow(pad);  // the blank pad's maps, so the page is never empty
+}

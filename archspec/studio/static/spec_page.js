@@ -1,0 +1,176 @@
+// The spec editor page: the open file, its analysis as the user types, saving and drafts.
+import * as api from "./api.js";
+import {createEditor, showErrors, jumpToLine, replaceText, entryLineAt} from "./editor.js";
+import {renderTable, renderTotals, rowsByLine, highlightRow} from "./table.js";
+import {renderGraph, highlightNode} from "./graph.js";
+import {readSchema} from "./schema.js";
+import {loadDraft, storeDraft, dropDraft} from "./drafts.js";
+import {openConflictDialog} from "./conflict.js";
+
+// An edit after a quiet spell is analysed at once; a burst of keystrokes waits for a pause
+// this long, so fast typing sends one request per pause, not one per key.
+const DEBOUNCE_MS = 150;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  view: null, schema: null, doc: null,  // doc: {key, path (null for a zoo spec), version, diskText}
+  rows: new Map(), explain: {}, analyses: 0,
+  timer: null, inFlight: false, rerun: false, lastStart: -Infinity, currentName: null,
+};
+
+function setStatus(text, kind = "") {
+  $("status").textContent = text;
+  $("status").className = `status ${kind}`;
+}
+
+function applyAnalysis(body) {
+  const summary = body.summary || {layers: []};
+  state.rows = rowsByLine(summary);
+  state.explain = body.explain || {};
+  const errors = body.errors || [];
+  showErrors(state.view, errors);
+  renderTable($("summary"), summary, body.ok ? null : errors.find((e) => e.severity !== "warning"));
+  renderTotals($("totals"), summary, !body.ok);
+  renderErrorList(errors);
+  renderGraph($("graph"), body.graph_svg, (name) => jumpToName(name));
+  state.analyses += 1;
+  document.body.dataset.analyses = String(state.analyses);
+  document.dispatchEvent(new CustomEvent("studio:analysed", {detail: {ok: body.ok, serverMs: body.elapsed_ms}}));
+  showCursorLayer(state.view.state.doc.lineAt(state.view.state.selection.main.head).number);
+}
+
+function renderErrorList(errors) {
+  const list = $("errors");
+  list.replaceChildren(...errors.map((e) => {
+    const li = document.createElement("li");
+    li.className = e.severity === "warning" ? "warning" : "error";
+    li.textContent = `${e.line}:${e.col}: ${e.message}${e.hint ? `; ${e.hint}` : ""}`;
+    li.onclick = () => jumpToLine(state.view, e.line);
+    return li;
+  }));
+}
+
+async function runAnalysis() {
+  state.timer = null;
+  if (state.inFlight) { state.rerun = true; return; }
+  state.inFlight = true;
+  state.lastStart = performance.now();
+  const text = state.view.state.doc.toString();
+  const {status, body} = await api.analyse(text, state.doc.path || `${state.doc.key}.yaml`);
+  state.inFlight = false;
+  if (text === state.view.state.doc.toString()) {  // a stale answer would underline the wrong places
+    if (status === 200) applyAnalysis(body);
+    else setStatus(api.errorText(body), "error");
+  }
+  if (state.rerun) { state.rerun = false; runAnalysis(); }
+}
+
+function onChange(text) {
+  clearTimeout(state.timer);
+  const quiet = !state.inFlight && performance.now() - state.lastStart >= DEBOUNCE_MS;
+  if (quiet) runAnalysis(); else state.timer = setTimeout(runAnalysis, DEBOUNCE_MS);
+  if (text === state.doc.diskText) {
+    dropDraft(state.doc.key);
+    setStatus(state.doc.path ? "saved" : "zoo spec (not a file)");
+  } else {
+    const kept = storeDraft(state.doc.key, text, state.doc.version);
+    setStatus(kept ? "unsaved (kept in this browser)" : "unsaved (this browser cannot keep drafts)", "dirty");
+  }
+}
+
+function showCursorLayer(line) {
+  const entry = entryLineAt(state.view.state.doc, line);
+  const row = entry ? state.rows.get(entry) : null;
+  const name = row ? row.name : null;
+  if (name === state.currentName) return;
+  state.currentName = name;
+  highlightRow($("summary"), name);
+  highlightNode($("graph"), name);
+  const lines = name ? state.explain[name] || [] : [];
+  $("explain").textContent = lines.join("\n");
+  $("explain-title").textContent = name ? `explain ${name}` : "explain (put the cursor on a layer)";
+}
+
+function jumpToName(name) {
+  for (const row of state.rows.values()) if (row.name === name) return jumpToLine(state.view, row.line);
+  const tr = [...$("summary").tBodies[0].rows].find((r) => r.dataset.name === name);
+  if (tr) jumpToLine(state.view, Number(tr.dataset.line));
+}
+
+async function save(force = false) {
+  const doc = state.doc;
+  if (!doc.path) return setStatus(`a zoo spec is not a file: start one with \`archspec new ${doc.key.slice(4)} -o FILE\``, "error");
+  const text = state.view.state.doc.toString();
+  const {status, body} = await api.save(doc.path, text, doc.version, force);
+  if (status === 200) {
+    Object.assign(doc, {version: body.version, diskText: text});
+    dropDraft(doc.key);
+    return setStatus("saved");
+  }
+  if (status === 409 && body.conflict) {
+    const choice = await openConflictDialog(body.disk_text);
+    if (choice === "overwrite") return save(true);
+    if (choice === "reload") {
+      Object.assign(doc, {version: body.version, diskText: body.disk_text});
+      replaceText(state.view, body.disk_text);
+      dropDraft(doc.key);
+      return setStatus("reloaded from disk");
+    }
+    return setStatus("not saved: the file changed on disk", "error");
+  }
+  setStatus(`not saved: ${api.errorText(body)}`, "error");
+}
+
+async function openDocument(key) {
+  const zoo = key.startsWith("zoo:");
+  const {status, body} = zoo ? await api.getZooSpec(key.slice(4)) : await api.getFile(key);
+  if (status !== 200) return setStatus(api.errorText(body), "error");
+  state.doc = {key, path: zoo ? null : body.path, version: zoo ? null : body.version, diskText: body.text};
+  const draft = loadDraft(key);
+  const text = draft && draft.text !== body.text ? draft.text : body.text;
+  if (draft && draft.text !== body.text && !zoo) state.doc.version = draft.baseVersion;
+  $("file-name").textContent = zoo ? `${key.slice(4)} (zoo)` : body.path;
+  $("save").disabled = zoo;
+  state.lastStart = -Infinity;  // analyse the new text at once
+  if (state.view) {
+    replaceText(state.view, text);  // onChange analyses it
+  } else {
+    state.view = createEditor($("editor"), text, {
+      onChange, onCursorLine: showCursorLayer, onSave: () => save(),
+      rowAtLine: (line) => { const e = entryLineAt(state.view.state.doc, line); return e ? state.rows.get(e) || null : null; },
+      schemaInfo: () => state.schema,
+    });
+    window.studio = {view: state.view, state};  // for the browser tests and the latency benchmark
+    runAnalysis();
+  }
+  if (text !== body.text) setStatus("unsaved draft restored from this browser", "dirty");
+  else setStatus(zoo ? "zoo spec (not a file)" : "saved");
+}
+
+function fileList(session) {
+  const link = (key, label, title) => {
+    const li = document.createElement("li");
+    const a = li.appendChild(document.createElement("a"));
+    a.href = `#${encodeURIComponent(key)}`;
+    a.textContent = label;
+    if (title) a.title = title;
+    return li;
+  };
+  $("files").replaceChildren(...session.files.map((f) => link(f.path, f.path)));
+  $("zoo").replaceChildren(...(session.zoo || []).map((z) =>
+    link(`zoo:${z.name}`, z.name, `${z.description || ""} (${(z.params || 0).toLocaleString("en-US")} params)`)));
+  $("sidebar").hidden = session.mode !== "folder";
+}
+
+export async function startSpecPage(session) {
+  fileList(session);
+  $("save").onclick = () => save();
+  const schema = await api.getSchema();
+  if (schema.status === 200) state.schema = readSchema(schema.body);
+  const fromHash = () => decodeURIComponent(location.hash.slice(1));
+  window.addEventListener("hashchange", () => fromHash() && openDocument(fromHash()));
+  const first = fromHash() || session.current || (session.files[0] && session.files[0].path)
+    || (session.zoo && session.zoo[0] && `zoo:${session.zoo[0].name}`);
+  if (first) await openDocument(first);
+  else setStatus("this folder has no specs: open one from the zoo");
+}

@@ -1,0 +1,90 @@
+// The summary table and totals, as `archspec summary` prints them, from the analysis's JSON.
+// Rows come from `summary.layers`; when the spec is broken they stop at the first broken
+// layer and a last row says where and why.
+
+const NUMBER = new Intl.NumberFormat("en-US");
+
+export const formatCount = (n) => (n === null || n === undefined ? "?" : NUMBER.format(n));
+export const formatShape = (shape) =>
+  Array.isArray(shape) ? `[${shape.map((d) => (d === null ? "?" : d)).join(", ")}]` : String(shape ?? "");
+export const formatField = (field) => (Array.isArray(field) && field.length ? field.map((d) => d ?? "?").join("x") : "-");
+
+/** A count in short form as `summary` prints it: 416.52K, 25.56M, 4.09G. */
+export function shortCount(n) {
+  const prefixes = [[1e9, "G"], [1e6, "M"], [1e3, "K"]];
+  for (const [size, prefix] of prefixes) if (Math.abs(n) >= size) return `${(n / size).toFixed(2)}${prefix}`;
+  return String(n);
+}
+
+/** Bytes in binary units as `summary` prints them: 241.04 KiB. */
+export function shortBytes(n) {
+  const units = [[2 ** 30, "GiB"], [2 ** 20, "MiB"], [2 ** 10, "KiB"]];
+  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(2)} ${unit}`;
+  return `${n} B`;
+}
+
+function cell(tr, text, cls) {
+  const td = tr.appendChild(document.createElement("td"));
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+/** Fill `table` (a <table>) with one row per layer; each row carries its line in data-line. */
+export function renderTable(table, summary, firstError) {
+  const body = document.createElement("tbody");
+  for (const row of summary.layers || []) {
+    const tr = body.appendChild(document.createElement("tr"));
+    tr.dataset.line = row.line;
+    tr.dataset.name = row.name;
+    cell(tr, row.block ? `${row.block}/${row.name}` : row.name, "name");
+    cell(tr, row.type);
+    cell(tr, formatShape(row.output_shape), "shape");
+    cell(tr, formatCount(row.params), "num");
+    cell(tr, row.macs === null ? "?" : formatCount(row.macs), "num");
+    cell(tr, formatField(row.receptive_field), "num");
+  }
+  if (firstError) {
+    const tr = body.appendChild(document.createElement("tr"));
+    tr.className = "broken";
+    tr.dataset.line = firstError.line;
+    const td = cell(tr, `line ${firstError.line}: ${firstError.message}`);
+    td.colSpan = 6;
+  }
+  table.tBodies[0].replaceWith(body);
+}
+
+/** The totals line: params (trainable / non-trainable), MACs, memory. */
+export function renderTotals(element, summary, partial) {
+  const sum = (key) => (summary.layers || []).reduce((a, r) => a + (r[key] || 0), 0);
+  const params = summary.total_params ?? sum("params");
+  const macs = summary.total_macs ?? sum("macs");
+  const parts = [`${formatCount(params)} params`];
+  if (summary.trainable_params !== undefined) {
+    parts.push(`(${formatCount(summary.trainable_params)} trainable, ${formatCount(summary.non_trainable_params)} non-trainable)`);
+  }
+  parts.push(`· ${formatCount(macs)} MACs (${shortCount(macs)})`);
+  if (summary.param_bytes !== undefined) parts.push(`· weights ${shortBytes(summary.param_bytes)}`);
+  if (summary.output_shapes) parts.push(`· output ${summary.output_shapes.map(formatShape).join(", ")}`);
+  element.textContent = (partial ? "up to the first error: " : "") + parts.join(" ");
+  element.classList.toggle("partial", Boolean(partial));
+}
+
+/** The first row of each line (a block's layers share the lines of its definition). */
+export function rowsByLine(summary) {
+  const byLine = new Map();
+  for (const row of summary.layers || []) if (row.line && !byLine.has(row.line)) byLine.set(row.line, row);
+  return byLine;
+}
+
+/** Highlight the rows of one layer name (and scroll it into view); returns the row element. */
+export function highlightRow(table, name) {
+  let first = null;
+  for (const tr of table.tBodies[0].rows) {
+    const on = Boolean(name) && tr.dataset.name === name;
+    tr.classList.toggle("current", on);
+    if (on && !first) first = tr;
+  }
+  if (first) first.scrollIntoView({block: "nearest"});
+  return first;
+}
