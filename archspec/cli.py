@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 SUMMARY_FORMATS = ("table", "json", "markdown")  # what archspec.analysis.report.render writes
 # Modules of the optional extras, and the extra that installs each.
 EXTRAS = {"tensorflow": "tf", "keras": "tf", "numpy": "tf", "matplotlib": "tf", "sklearn": "tf", "skimage": "tf",
-          "PIL": "tf", "tensorboard": "tf", "h5py": "tf", "tf2onnx": "onnx", "onnx": "onnx", "onnxruntime": "onnx"}
+          "PIL": "tf", "tensorboard": "tf", "h5py": "tf", "tf2onnx": "onnx", "onnx": "onnx", "onnxruntime": "onnx",
+          "starlette": "studio", "uvicorn": "studio"}
 
 
 class ArchspecGroup(click.Group):
@@ -223,7 +224,7 @@ def _register_extensions() -> None:
     import importlib
 
     for module in ("archspec.train.cli", "archspec.analysis.cli", "archspec.zoo", "archspec.plugin_cli",
-                   "archspec.importer.cli"):
+                   "archspec.importer.cli", "archspec.studio.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:
