@@ -145,3 +145,39 @@ def test_rle_equals_pycocotools() -> None:
         np.testing.assert_array_equal(mask_api.decode({"size": ours["size"], "counts": ours["counts"]}), mask)
         if mask.any():
             np.testing.assert_allclose(rle.mask_box(mask), mask_api.toBbox(theirs))
+
+
+def test_batch_mask_loss_over_matches_of_every_level() -> None:
+    pytest.importorskip("archspec.train.detection.assign")
+    from archspec.train.detection.assign import match_level
+    from archspec.train.instances.loss import batch_mask_loss
+
+    # A 64x64 input, prototypes at stride 4 (16x16); one square object on 4-pixel edges, one padding slot.
+    boxes = np.array([[[8, 16, 32, 40], [0, 0, 0, 0]]], np.float32)
+    classes = np.array([[1, -1]], np.int32)
+    masks = np.zeros((1, 2, 64, 64), np.uint8)
+    masks[0, 0, 16:40, 8:32] = 1
+    protos = np.zeros((1, 16, 16, 2), np.float32)
+    protos[0, :, :, 0] = -1.0
+    protos[0, 4:10, 2:8, 0] = 1.0          # channel 0 is the object's mask at stride 4, as +-1
+    protos[0, :, :, 1] = 5.0               # channel 1 is set everywhere: outside the box it is cropped
+    anchors = [[(16.0, 16.0), (24.0, 24.0)], [(32.0, 32.0), (48.0, 48.0)]]
+    levels = [((8, 8), 8), ((4, 4), 16)]
+    matches = [match_level(boxes, classes, grid, stride, a) for (grid, stride), a in zip(levels, anchors)]
+    assert all(int(tf.reduce_sum(tf.cast(m.valid, tf.int32))) > 0 for m in matches)
+
+    def predictions(coefficients: list[float]) -> list[np.ndarray]:
+        out = []
+        for (rows, cols), _ in levels:
+            pred = np.zeros((1, rows, cols, 2, 4 + 1 + 3 + 2), np.float32)
+            pred[..., -2:] = coefficients
+            out.append(pred)
+        return out
+
+    perfect = batch_mask_loss(predictions([30.0, 0.0]), matches, protos, masks, boxes, (64, 64))
+    assert float(perfect) < 1e-9
+    zero = batch_mask_loss(predictions([0.0, 0.0]), matches, protos, masks, boxes, (64, 64))
+    np.testing.assert_allclose(float(zero), np.log(2.0), rtol=1e-6)
+    # Channel 1 alone: logit 5 on each of the box's 36 pixels, all of them the object's: BCE(5, 1).
+    on = batch_mask_loss(predictions([0.0, 1.0]), matches, protos, masks, boxes, (64, 64))
+    np.testing.assert_allclose(float(on), np.log1p(np.exp(-5.0)), rtol=1e-5)
