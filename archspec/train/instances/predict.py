@@ -1,0 +1,69 @@
+"""Detections with masks: the model's levels decoded and suppressed as detection does
+(``archspec.train.detection.decode``), then each kept box's coefficients combined with its
+image's prototypes, upsampled to the input and cropped to the box.
+
+Masks come out in model-input pixels (what the COCO ground truth of validation uses);
+:func:`masks_to_image` takes them back through the letterbox to the original image's pixels
+for `archspec predict`.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from archspec.train.instances.evaluation import Detections
+from archspec.train.instances.masks import instance_masks
+
+
+def split_outputs(output_names: Sequence[str], outputs: Any, head: Any) -> tuple[list[Any], Any]:
+    """The level outputs (in ``head.levels`` order) and the prototypes, picked by output name.
+
+    >>> head = type("Head", (), {"levels": [type("L", (), {"name": n}) for n in ("p3", "p4")],
+    ...                          "prototypes": "protos"})
+    >>> split_outputs(["protos", "p4", "p3"], ["P", "B", "A"], head)
+    (['A', 'B'], 'P')
+    """
+    by_name = dict(zip(output_names, outputs))
+    return [by_name[level.name] for level in head.levels], by_name[head.prototypes]
+
+
+def detect_instances(model: Any, images: np.ndarray, head: Any, settings: dict[str, Any], batch_size: int = 32,
+                     score_threshold: float | None = None) -> list[Detections]:
+    """Run ``model`` on ``images`` (N, H, W, C) and return each image's detections with their masks."""
+    import tensorflow as tf
+
+    from archspec.train.detection.decode import decode, select
+
+    threshold = float(settings.get("score_threshold", 0.001) if score_threshold is None else score_threshold)
+    iou, most = float(settings.get("iou_threshold", 0.6)), int(settings.get("max_detections", 100))
+    size = (int(images.shape[1]), int(images.shape[2]))
+    found: list[Detections] = []
+    for start in range(0, len(images), batch_size):
+        levels, prototypes = split_outputs(model.output_names, model(images[start:start + batch_size],
+                                                                     training=False), head)
+        decoded = decode(levels, head)
+        for i in range(int(decoded.boxes.shape[0])):
+            kept = select(decoded.boxes[i], decoded.scores[i], threshold, iou, most)
+            coefficients = tf.gather(decoded.extras[i], kept.indices)
+            masks = instance_masks(coefficients, tf.cast(prototypes[i], tf.float32), kept.boxes, size).numpy()
+            found.append(Detections(kept.boxes, kept.scores, kept.classes, masks))
+    return found
+
+
+def masks_to_image(masks: np.ndarray, letterbox: Any, size: tuple[int, int]) -> np.ndarray:
+    """(K, H, W) masks in model-input pixels to (K, h, w) in the original image's: each image pixel
+    takes the input pixel its centre falls in (``letterbox``: scale, pad_x, pad_y, as
+    ``archspec.train.annotations.Letterbox`` places the image).
+
+    >>> box = type("Letterbox", (), {"scale": 0.5, "pad_x": 0.0, "pad_y": 1.0})
+    >>> masks_to_image(np.array([[[0, 0], [1, 0], [0, 1], [0, 0]]], bool), box, (4, 4)).astype(int)[0]
+    array([[1, 1, 0, 0],
+           [1, 1, 0, 0],
+           [0, 0, 1, 1],
+           [0, 0, 1, 1]])
+    """
+    height, width = masks.shape[1:]
+    rows = np.clip(np.floor((np.arange(size[0]) + 0.5) * letterbox.scale + letterbox.pad_y), 0, height - 1)
+    cols = np.clip(np.floor((np.arange(size[1]) + 0.5) * letterbox.scale + letterbox.pad_x), 0, width - 1)
+    return masks[:, rows.astype(int)][:, :, cols.astype(int)]
