@@ -83,7 +83,8 @@ def _flag_overrides(train: dict[str, Any], **flags: Any) -> dict[str, Any]:
 @click.command("train")
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.option("--data", metavar="SOURCE",
-              help="builtin:digits | builtin:shapes | npz:PATH | images:DIR | tfrecord:GLOB")
+              help="builtin:digits | builtin:shapes | npz:PATH | images:DIR | tfrecord:GLOB | "
+                   "coco:PATH.json | yolo:DIR")
 @click.option("--validation-data", metavar="SOURCE", help="A separate validation source (same forms as --data).")
 @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs (with --resume: train longer).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Global batch size.")
@@ -223,11 +224,14 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--masks-dir", type=click.Path(file_okay=False),
               help="Segmentation: write each mask here, a PNG of class ids with a colour per class.")
+@click.option("--pictures-dir", type=click.Path(file_okay=False),
+              help="Keypoints: draw each image's keypoints and skeleton (train.keypoints.skeleton) here, "
+                   "as STEM.pose.png.")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
 @force_option
-def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None, which: str,
-                    as_json: bool, force: bool) -> None:
+def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir: str | None,
+                    pictures_dir: str | None, which: str, as_json: bool, force: bool) -> None:
     """Top-k classes, labels, values, masks or keypoints for image files."""
     _setup_logging()
     from archspec.train.inference import predict_images
@@ -236,9 +240,17 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     run, cfg, model, _ = _open_run(run_dir, which)
     if masks_dir and cfg.task != "segmentation":
         raise click.UsageError(f"--masks-dir writes segmentation masks; this run's task is {cfg.task}")
+    if pictures_dir and cfg.task != "keypoints":
+        raise click.UsageError(f"--pictures-dir draws keypoints; this run's task is {cfg.task}")
     mask_paths = _mask_paths(images, masks_dir, force) if masks_dir else {}
+    picture_paths = _mask_paths(images, pictures_dir, force, ".pose.png") if pictures_dir else {}
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
-    for prediction in predict_images(model, cfg.task, images, summary.get("class_names")):
+    names = summary.get("class_names")
+    if cfg.task == "keypoints":
+        from archspec.train.pose.callback import run_settings
+        pose = run_settings(cfg, model, names)
+        names = pose.names
+    for prediction in predict_images(model, cfg.task, images, names):
         if as_json:
             click.echo(json.dumps(prediction.as_json(top_k)))
         else:
@@ -246,16 +258,27 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
         if masks_dir:
             path = mask_paths[prediction.path]
             click.echo(f"  mask: {write_mask(prediction.class_mask(), path)}", err=as_json)
+        if pictures_dir:
+            click.echo(f"  picture: {_draw_pose(prediction, pose, picture_paths[prediction.path])}", err=as_json)
 
 
-def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool) -> dict[str, Path]:
-    """Where each image's mask goes (``STEM.mask.png``), checked before anything is written:
-    never over an input image or another image's mask, an existing file only with --force."""
+def _draw_pose(prediction: Any, pose: Any, path: Path) -> Path:
+    """The keypoints and skeleton drawn on the image file itself (at its own size)."""
+    from archspec.train.inference import load_image
+    from archspec.train.pose.picture import draw_pose
+
+    pixels = load_image(prediction.path, (*prediction.image_size, 3))[0]
+    return draw_pose(pixels, prediction.keypoints(), pose.skeleton, pose.names, path)
+
+
+def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool, suffix: str = ".mask.png") -> dict[str, Path]:
+    """Where each image's mask (or picture) goes (``STEM.mask.png``), checked before anything is
+    written: never over an input image or another image's mask, an existing file only with --force."""
     from archspec.io import check_output
 
     paths: dict[str, Path] = {}
     for image in images:
-        path = Path(masks_dir) / f"{Path(image).stem}.mask.png"
+        path = Path(masks_dir) / f"{Path(image).stem}{suffix}"
         clash = next((other for other, taken in paths.items() if taken == path), None)
         if clash is not None:
             raise UserError(f"{image} and {clash} would both write their mask to {path}",

@@ -102,6 +102,10 @@ def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) 
     model.compile(loss=build_loss(cfg, activation, lambda p: None),
                   metrics=build_metrics(cfg, io.output_shape[-1], activation, lambda p: None))
     results = model.evaluate(pipeline.evaluate(), return_dict=True, verbose=0)
+    if cfg.task == "keypoints":
+        from archspec.train.pose.callback import pose_scores, run_settings
+        results.update(pose_scores(model, pipeline.evaluate(),
+                                   run_settings(cfg, model, bundle.summary.get("class_names"))))
     summary = bundle.summary
     if given_source:
         source, part = summary["source"], "all samples"
@@ -152,6 +156,7 @@ class Prediction:
     task: str
     output: np.ndarray                   # probabilities / values for one sample
     class_names: Sequence[str] | None
+    image_size: tuple[int, int] | None = None   # (H, W) of the image file: keypoints are in its pixels
 
     def top(self, k: int) -> list[tuple[str, float]]:
         order = np.argsort(-self.output)[:k]
@@ -176,12 +181,17 @@ class Prediction:
             mask = self.class_mask()
             ids, counts = np.unique(mask, return_counts=True)
             return ", ".join(f"{self._name(int(i))} {c / mask.size:.1%}" for i, c in zip(ids, counts))
-        peaks = []
-        for channel in range(self.output.shape[-1]):
-            plane = self.output[..., channel]
-            row, col = np.unravel_index(int(plane.argmax()), plane.shape)
-            peaks.append(f"{self._name(channel)} at ({row}, {col}) {float(plane.max()):.3f}")
-        return "; ".join(peaks)
+        return "; ".join(f"{self._name(k)} at x {x:.1f}, y {y:.1f} ({peak:.3f})"
+                         for k, (x, y, peak) in enumerate(self.keypoints()))
+
+    def keypoints(self) -> np.ndarray:
+        """Keypoints: each heatmap's sub-pixel peak, (K, 3) x, y in the image file's pixels and the peak
+        value (the model's input is the file stretched to its size, so heatmap pixels scale to the file's)."""
+        from archspec.train.pose.scoring import to_image
+        from archspec.train.pose.decode import decode_peaks
+
+        heatmap_size = self.output.shape[:2]
+        return to_image(decode_peaks(self.output), heatmap_size, self.image_size or heatmap_size)
 
     def as_json(self, k: int = 3) -> dict[str, Any]:
         out: dict[str, Any] = {"image": self.path, "task": self.task}
@@ -190,6 +200,11 @@ class Prediction:
                                                                                else len(self.output))]
         elif self.task == "segmentation":
             out["mask"] = self.class_mask().tolist()
+        elif self.task == "keypoints":
+            points = self.keypoints()
+            out["keypoints"] = [{"name": self._name(k), "x": float(x), "y": float(y), "peak": float(peak)}
+                                for k, (x, y, peak) in enumerate(points)]
+            out["score"] = float(points[:, 2].mean())
         else:
             out["output"] = self.output.tolist()
         return out
@@ -208,4 +223,12 @@ def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Seq
         outputs /= outputs.sum(-1, keepdims=True)
     elif output_activation(model) == "linear" and task == "multilabel":
         outputs = 1.0 / (1.0 + np.exp(-outputs))
-    return [Prediction(str(p), task, o, class_names) for p, o in zip(paths, outputs)]
+    return [Prediction(str(p), task, o, class_names, image_size(p)) for p, o in zip(paths, outputs)]
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) of a readable image file, from its header."""
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        return opened.size[1], opened.size[0]
