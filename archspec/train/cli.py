@@ -127,7 +127,7 @@ def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
     run = RunDir.create(name, flags.get("out"), runs_dir)
     try:
         return train_model(factory, cfg, run.path, spec_text=_spec_text(doc.data, config_to_dict(cfg)),
-                           command=sys.argv, locate=doc.loc, name=name)
+                           command=sys.argv, locate=doc.loc, name=name, head=compiled.head)
     except ArchspecError:
         run.discard_if_unused()  # stopped before training started: leave no empty run behind
         raise
@@ -160,7 +160,7 @@ def _resume(run_dir: str, spec: str | None, flags: dict[str, Any]) -> Any:
     base = Path(spec).resolve().parent if spec else run.path
     check_settings(cfg, resolve_config(_flag_overrides(train, **flags), locate=given.document.loc, base_dir=base))
     return train_model(factory, cfg.replace(epochs=epochs), run.path, resume=True, command=sys.argv,
-                       locate=compiled.document.loc, name=compiled.graph.name)
+                       locate=compiled.document.loc, name=compiled.graph.name, head=compiled.head)
 
 
 def _report(result: Any) -> None:

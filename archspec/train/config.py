@@ -72,6 +72,7 @@ class TrainConfig:
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
     keypoints: dict[str, Any] = field(default_factory=dict)   # task: keypoints's settings (archspec.train.pose)
+    detection: dict[str, Any] = field(default_factory=dict)   # task: detection's settings
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

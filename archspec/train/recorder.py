@@ -20,7 +20,7 @@ from archspec.train.checkpoint import Checkpoint, save_checkpoint
 from archspec.train.plots import draw_curves
 from archspec.train.rundir import RunDir
 
-_MAX_WORDS = ("acc", "auc", "iou", "precision", "recall", "f1", "fbeta")
+_MAX_WORDS = ("acc", "auc", "iou", "precision", "recall", "f1", "fbeta", "_map")
 _CALLBACK_STATE = ("wait", "best", "cooldown_counter", "stopped_epoch", "best_epoch")
 
 

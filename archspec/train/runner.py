@@ -39,11 +39,12 @@ def load_run_config(run: RunDir) -> TrainConfig:
 def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, Any] | None,
                 run_dir: str | Path, *, resume: bool = False, spec_text: str | None = None,
                 command: Sequence[str] | None = None, callbacks: Sequence[Any] = (), verbose: int | str = "auto",
-                locate: Callable[[tuple], Location | None] = _no_loc, name: str = "") -> TrainResult:
+                locate: Callable[[tuple], Location | None] = _no_loc, name: str = "", head: Any = None) -> TrainResult:
     """Train ``model_factory()`` as ``config`` says, writing ``run_dir`` (created if needed).
 
     ``resume=True`` continues ``run_dir`` from its newest intact checkpoint (``config`` None:
     the run's own config). ``callbacks`` are extra Keras callbacks (run before the Recorder).
+    ``head`` is the spec's resolved ``head:`` (``archspec.heads.head.Head``) for object tasks.
     """
     run = RunDir(run_dir)
     if resume:
@@ -60,8 +61,21 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
                                   command=command, locate=locate, name=name)
     runtime = setup_runtime(cfg)
     with dtype_policy(runtime.policy):
-        s = prepare_session(cfg, runtime, model_factory, locate)
-        return _fit(s, run, resume, spec_text, command, callbacks, verbose, locate, name)
+        s, task_callbacks = _session(cfg, runtime, model_factory, locate, head)
+        return _fit(s, run, resume, spec_text, command, [*callbacks, *task_callbacks], verbose, locate, name)
+
+
+def _session(cfg: TrainConfig, runtime: Any, factory: ModelFactory, locate: Callable,
+             head: Any) -> tuple[Session, list[Any]]:
+    """The task's session and its own callbacks (a detection head's mAP)."""
+    if head is None and cfg.task == "detection":
+        raise UserError("train.task: detection needs the spec's head: section", "add head: {type: detection, "
+                        "levels: [...], classes: C, anchors: [...]} naming the model's grid outputs", locate(("train",
+                                                                                                               "task")))
+    if head is None or cfg.task != "detection":
+        return prepare_session(cfg, runtime, factory, locate), []
+    from archspec.train.detection.session import prepare_detection_session
+    return prepare_detection_session(cfg, runtime, factory, locate, head)
 
 
 def _as_config(config: TrainConfig | Mapping[str, Any] | None, locate: Callable) -> TrainConfig:

@@ -115,6 +115,34 @@ KEYPOINTS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "sigmas": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1,
+# task: detection (and instance_segmentation, which shares its assignment and decoding).
+DETECTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "settings of task: detection (the head itself is the spec's head: section)",
+    "additionalProperties": False,
+    "properties": {
+        "score_threshold": {"type": "number", "minimum": 0, "maximum": 1,
+                            "description": "keep decoded boxes scoring at least this (default 0.001, as "
+                                           "COCO evaluation does; predict shows boxes >= 0.25)"},
+        "iou_threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                          "description": "non-maximum suppression merges boxes of one class overlapping "
+                                         "more than this IoU (default 0.6)"},
+        "max_detections": {"type": "integer", "minimum": 1,
+                           "description": "boxes kept per image after NMS (default 100)"},
+        "max_objects": {"type": "integer", "minimum": 1,
+                        "description": "objects per image the targets hold; beyond it the largest are kept, with "
+                                       "a warning (default 100)"},
+        "anchor_ratio": {"type": "number", "exclusiveMinimum": 1,
+                         "description": "an anchor is matched to an object when their widths and heights "
+                                        "differ by less than this factor (default 4.0, YOLOv5's anchor_t)"},
+        "box_weight": {"type": "number", "minimum": 0, "description": "weight of the CIoU box loss "
+                                                                      "(default 0.05)"},
+        "objectness_weight": {"type": "number", "minimum": 0,
+                              "description": "weight of the objectness BCE (default 1.0)"},
+        "class_weight": {"type": "number", "minimum": 0, "description": "weight of the class BCE (default 0.5)"},
+    },
+}
+
                    "description": "COCO's per-keypoint OKS constants, one per heatmap channel (default "
                                   "0.05 for every keypoint; COCO's 17 are 0.026 (nose) to 0.107 (hips))"},
         "skeleton": {"type": "array", "description": "the pairs of keypoints joined by a line in predict's "
@@ -186,6 +214,7 @@ TRAIN_SCHEMA: dict[str, Any] = {
                                                                 "{from_logits: true}}"),
         "metrics": {"type": "array", "items": _keras_object("a metric", "accuracy"),
                     "description": "metrics reported per epoch (default: the task's)"},
+        "detection": DETECTION_SCHEMA,
         "weight_decay": {"type": ["number", "null"], "minimum": 0,
                          "description": "decoupled weight decay, passed to the optimizer"},
         "clipnorm": {"type": ["number", "null"], "exclusiveMinimum": 0,

@@ -1,0 +1,81 @@
+"""A detection run's session: the model's levels checked against the head, the object data
+against its classes, the YOLOv5 losses compiled one per level, and the mAP callback.
+
+The runner calls :func:`prepare_detection_session` instead of its own ``prepare_session`` when
+the spec has a ``head:``; everything after (fit, checkpoints, resume, the run directory) is
+the runner's own.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from archspec.errors import Location, UserError
+from archspec.heads.head import Head
+from archspec.train.config import TrainConfig
+from archspec.train.datasets import DataBundle
+from archspec.train.detection.data import ObjectPipeline, check_classes, object_summary, split_object_data
+from archspec.train.detection.decode import detect
+from archspec.train.detection.loss import head_losses
+from archspec.train.distribute import Runtime, effective_steps_per_execution
+from archspec.train.objects import build_optimizer
+from archspec.train.session import Session
+
+Locator = Callable[[tuple], "Location | None"]
+
+
+def check_model_outputs(model: Any, head: Head) -> None:
+    """The Keras model's outputs must be the head's levels, in the spec's order."""
+    shapes = [tuple(int(d) for d in out.shape[1:]) for out in model.outputs]
+    want = [(lv.grid[0], lv.grid[1], lv.channels) for lv in head.levels]
+    if shapes != want:
+        raise UserError(f"a {head.type} model's outputs must be its head's levels {', '.join(lv.name for lv in head.levels)} "
+                        f"of shapes {want}; this model's outputs have shapes {shapes}",
+                        "list the levels in outputs: in the order of head.levels, and nothing else")
+
+
+def prepare_detection_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[], Any], locate: Locator,
+                              head: Head) -> tuple[Session, list[Any]]:
+    """Build the model in scope, check the data against the head, compile; and the mAP callback."""
+    from archspec.train.annotations.augment_objects import ObjectAugment
+
+    ObjectAugment.from_entries(cfg.data.augment, locate=locate)  # refuse what cannot move boxes, at its line
+    with runtime.strategy.scope():
+        model = factory()
+    check_model_outputs(model, head)
+    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    train, validation = split_object_data(cfg, input_shape, len(head.levels))  # type: ignore[arg-type]
+    for part in filter(None, (train, validation)):
+        check_classes(part.data, head.classes)
+    steps = min(cfg.steps_per_epoch or train.batches_per_epoch(), train.batches_per_epoch())
+    spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
+    with runtime.strategy.scope():
+        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate), loss=head_losses(head, cfg.detection),
+                      jit_compile=cfg.jit_compile, steps_per_execution=spe)
+        model.optimizer.build(model.trainable_variables)
+    monitor = cfg.monitor or ("val_map" if validation is not None else "loss")
+    bundle = DataBundle(train, validation, object_summary(cfg, train, validation))  # type: ignore[arg-type]
+    callbacks = [map_callback_for(model, head, cfg, validation)] if validation is not None else []
+    return Session(cfg, runtime, model, bundle, steps, spe, None, monitor), callbacks
+
+
+def detector(model: Any, head: Head, settings: dict[str, Any]) -> Callable[[np.ndarray], list[Any]]:
+    """A batch of images -> each image's detections (thresholds from train.detection)."""
+    return lambda images: detect(model, images, head, settings, batch_size=len(images))
+
+
+def box_map(model: Any, head: Head, cfg: TrainConfig, part: ObjectPipeline) -> Any:
+    """COCO box AP (pycocotools) of ``model`` on ``part``, in model-input pixels."""
+    from archspec.train.annotations.ground_truth import coco_ground_truth
+    from archspec.train.instances.evaluation import InstanceMap
+
+    truth = coco_ground_truth(part.data, part.input_shape, part.indices)
+    return InstanceMap(detector(model, head, cfg.detection), part.raw, truth, part.data.image_ids,
+                       [int(c.id) for c in part.data.categories])
+
+
+def map_callback_for(model: Any, head: Head, cfg: TrainConfig, validation: ObjectPipeline) -> Any:
+    from archspec.train.instances.evaluation import map_callback
+
+    return map_callback(box_map(model, head, cfg, validation))
