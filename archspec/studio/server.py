@@ -102,6 +102,10 @@ def published_schema() -> dict[str, Any]:
     return schema()
 
 
+async def not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": f"nothing at {request.url.path}", "hint": "the page's own addresses only"}, 404)
+
+
 async def index(request: Request) -> Response:
     page = STATIC / "index.html"
     if not page.is_file():
@@ -114,7 +118,8 @@ def create_app(workspace: Workspace, address: Address, timeout_s: float = TIMEOU
     """The app for ``workspace``, answering only as ``address``. ``warm`` lists the zoo in the
     background at once, so the page's first request does not wait for it."""
     app = Starlette(routes=[Route("/", index), *ROUTES,
-                            Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")])
+                            Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")],
+                    exception_handlers={404: not_found})
     app.state.studio = Studio(workspace, timeout_s)
     if warm and workspace.mode != "run":
         threading.Thread(target=zoo_rows, name="archspec-zoo", daemon=True).start()
