@@ -21,7 +21,7 @@ from archspec.train.schema import TRAIN_SCHEMA
 Locator = Callable[[tuple], "Location | None"]
 
 DEFAULT_OPTIMIZER: dict[str, Any] = {"Adam": {"learning_rate": 0.001}}
-_PATH_KEYS = ("npz", "images", "tfrecord")
+_PATH_KEYS = ("npz", "images", "tfrecord", "coco", "yolo")
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def parse_data_flag(text: str, base_dir: str | os.PathLike | None = None,
     {'npz': '/data/a.npz'}
     """
     kind, sep, value = text.partition(":")
-    forms = "builtin:digits, builtin:shapes, npz:PATH, images:DIR or tfrecord:GLOB"
+    forms = "builtin:digits, builtin:shapes, npz:PATH, images:DIR, tfrecord:GLOB, coco:PATH.json or yolo:DIR"
     if not sep or not value:
         raise UserError(f"--data {text!r} is not KIND:VALUE", f"use one of {forms}")
     base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -174,7 +174,7 @@ def parse_data_flag(text: str, base_dir: str | os.PathLike | None = None,
             raise UserError(f"--data: there is no builtin data set {value!r}",
                             "use builtin:digits or builtin:shapes")
         return {"builtin": value}
-    if kind in ("npz", "images"):
+    if kind in ("npz", "images", "coco", "yolo"):
         return absolute_source({kind: value}, base)
     if kind == "tfrecord":
         if not spec_source or "features" not in spec_source:

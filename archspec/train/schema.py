@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from archspec.train.annotations.source_schema import OBJECT_SOURCES
+
 TASKS = ("classification", "multilabel", "regression", "segmentation", "keypoints")
 BUILTINS = ("digits", "shapes")
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -54,8 +56,9 @@ _FEATURE = {
 _PATH = {"type": "string", "minLength": 1}
 
 SOURCE_SCHEMA: dict[str, Any] = {
-    "description": "where samples come from: {builtin: digits|shapes}, {npz: file}, {images: dir} "
-                   "or {tfrecord: glob, features: ...}; relative paths are relative to the spec file",
+    "description": "where samples come from: {builtin: digits|shapes}, {npz: file}, {images: dir}, "
+                   "{tfrecord: glob, features: ...}, {coco: file.json} or {yolo: dir}; relative paths are "
+                   "relative to the spec file",
     "oneOf": [
         {
             "type": "object", "required": ["builtin"], "additionalProperties": False,
@@ -68,9 +71,12 @@ SOURCE_SCHEMA: dict[str, Any] = {
                 "samples": {"type": "integer", "minimum": 10,
                             "description": "shapes only: number of images (default 2000)"},
                 "size": {"type": "integer", "minimum": 8,
-                         "description": "shapes only: image side in pixels (default 32)"},
+                         "description": "shapes only: image side in pixels (default 32; 64 for the "
+                                        "objects of detection, instance_segmentation)"},
                 "channels": {"enum": [1, 3], "description": "shapes only: 1 gray or 3 colour (default 1)"},
                 "seed": {"type": "integer", "description": "shapes only: generator seed (default 0)"},
+                "objects": {"type": "integer", "minimum": 1, "maximum": 20,
+                            "description": "shapes only, object tasks: most shapes in one image (default 4)"},
             },
         },
         {
@@ -104,6 +110,7 @@ SOURCE_SCHEMA: dict[str, Any] = {
                 "compression": {"enum": ["", "GZIP", "ZLIB"], "description": "file compression"},
             },
         },
+        *OBJECT_SOURCES,
     ],
 }
 

@@ -23,7 +23,7 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # as Keras's image
 
 def describe_source(source: Mapping[str, Any]) -> str:
     """``{npz: a.npz}`` -> ``npz:a.npz``."""
-    for key in ("builtin", "npz", "images", "tfrecord"):
+    for key in ("builtin", "npz", "images", "tfrecord", "coco", "yolo"):
         if key in source:
             return f"{key}:{source[key]}"
     return str(dict(source))
@@ -40,6 +40,9 @@ def load_source(source: Mapping[str, Any], task: str, rescale: float | None = No
         return _index_images(source, 1.0 / 255.0 if rescale is None else rescale)
     if "tfrecord" in source:
         return open_records(source, 1.0 / 255.0 if rescale is None else rescale, channels or 3)
+    if "coco" in source or "yolo" in source:
+        raise UserError(f"{describe_source(source)} holds object annotations; it cannot train a {task} model",
+                        "use it with task: detection, instance_segmentation or keypoints")
     raise UserError(f"unknown data source {dict(source)}", "use builtin, npz, images or tfrecord")
 
 

@@ -67,7 +67,8 @@ def _categories(document: Any, path: Path, problems: Problems) -> tuple[Category
     return tuple(found[cid] for cid in sorted(found))
 
 
-def _images(document: Any, path: Path, root: Path, problems: Problems) -> list[dict]:
+def _images(document: Any, path: Path, root: Path, problems: Problems) -> tuple[list[dict], set]:
+    """The readable images, and the ids of those already reported (their annotations are not)."""
     images, seen = [], set()
     for entry in _listed(document, "images", path):
         iid, name = entry.get("id"), entry.get("file_name")
@@ -86,7 +87,7 @@ def _images(document: Any, path: Path, root: Path, problems: Problems) -> list[d
                          f"but {path.name} says {stated[0]}x{stated[1]}")
             continue
         images.append({"id": iid, "file_name": name, "size": size})
-    return images
+    return images, seen - {image["id"] for image in images}
 
 
 def _annotation_problem(ann: dict, size: tuple[int, int], category: Category | None, task: str) -> str | None:
@@ -137,13 +138,15 @@ def load_coco(source: Mapping[str, Any], task: str) -> ObjectData:
             task == "keypoints" and not categories[0].keypoints:
         problems.add(f"{path.name}: keypoints need every category to name the same number (>0) of keypoints "
                      f"(found {sorted({len(c.keypoints) for c in categories})})")
-    images = _images(document, path, root, problems)
+    images, reported = _images(document, path, root, problems)
     where = {image["id"]: i for i, image in enumerate(images)}
     per_image: list[list[dict]] = [[] for _ in images]
     for ann in _listed(document, "annotations", path, required=False):
         aid, iid = ann.get("id"), ann.get("image_id")
+        if iid in reported:
+            continue
         if iid not in where:
-            problems.add(f"{path.name}: annotation {aid}: unknown or unreadable image_id {iid!r}")
+            problems.add(f"{path.name}: annotation {aid}: unknown image_id {iid!r}")
             continue
         image = images[where[iid]]
         problem = _annotation_problem(ann, image["size"], by_id.get(ann.get("category_id")), task)

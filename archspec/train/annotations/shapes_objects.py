@@ -16,7 +16,7 @@ from archspec.train.annotations.masks import masks_to_boxes
 from archspec.train.annotations.records import Category, ImageObjects, ObjectData
 from archspec.train.synthetic_shapes import CLASS_NAMES, KEYPOINT_NAMES, shape_keypoints, shape_mask
 
-DEFAULT_SIZE = 64  # object tasks draw larger images than the other tasks' 32: boxes need pixels
+DEFAULT_SIZE = 64  # detection and instance segmentation draw larger images than the other tasks: boxes need pixels
 SKELETON = ((0, 1), (1, 2), (2, 0))
 _OBJECTS_SEED = 0x0B1E
 
@@ -57,7 +57,8 @@ def draw_objects(index: int, size: int, channels: int, seed: int, max_objects: i
 
 def load_shapes_objects(source: Mapping[str, Any], task: str) -> ObjectData:
     """The generated data set; ``objects`` (default 4) is the most shapes in one image."""
-    samples, size = int(source.get("samples", 2000)), int(source.get("size", DEFAULT_SIZE))
+    samples = int(source.get("samples", 2000))
+    size = int(source.get("size", 32 if task == "keypoints" else DEFAULT_SIZE))  # keypoints: as its heatmaps
     channels, seed, max_objects = int(source.get("channels", 1)), int(source.get("seed", 0)), \
         int(source.get("objects", 4))
 
