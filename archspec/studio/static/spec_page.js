@@ -165,6 +165,10 @@ function fileList(session) {
 export async function startSpecPage(session) {
   fileList(session);
   $("save").onclick = () => save();
+  $("summary").onclick = (event) => {
+    const tr = event.target.closest("tr[data-line]");
+    if (tr) jumpToLine(state.view, Number(tr.dataset.line));
+  };
   const schema = await api.getSchema();
   if (schema.status === 200) state.schema = readSchema(schema.body);
   const fromHash = () => decodeURIComponent(location.hash.slice(1));
