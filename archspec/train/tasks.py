@@ -6,8 +6,10 @@
 | multilabel | (C,) sigmoid | (C,) of 0/1 | binary CE | AUC, precision, recall |
 | regression | (D,) | (D,) floats | MSE | MAE |
 | segmentation | (H, W, C) softmax | (H, W) int class ids | sparse categorical CE | accuracy, mean IoU |
-| keypoints | (H, W, K) | (H, W, K) heatmaps | MSE | MAE |
+| keypoints | (H, W, K) | (H, W, K) heatmaps | MSE | MAE; PCK and OKS AP of the decoded peaks |
 
+The keypoints task's PCK and OKS AP (``val_pck``, ``val_oks_ap``, ``val_oks_ap50``) are not Keras
+metrics: ``archspec.train.pose`` measures them on the validation data at each epoch's end.
 A model whose last activation is linear is trained ``from_logits``; anything may be
 overridden in the spec (``loss:``, ``metrics:``).
 """
