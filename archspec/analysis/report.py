@@ -144,8 +144,10 @@ def block_totals(analysis: Analysis) -> dict[tuple[str, ...], BlockTotals]:
 
 def _block_row(analysis: Analysis, block: BlockTotals, level: int, noted: set[str]) -> Row:
     path, instance = block.path, analysis.graph.blocks[block.path]
-    return Row(path[-1], _type_cell(instance.block, "/".join(instance.shares)), level, block.last.out_shape,
-               Params(block.trainable, block.non_trainable), block.macs, block.macs_partial, block.last.node.name,
+    # A block declaring outputs: [a, b] shows its first (its use's name stands for it), else its last layer's.
+    output = instance.output if instance.output in analysis.shapes else block.last.node.name
+    return Row(path[-1], _type_cell(instance.block, "/".join(instance.shares)), level, analysis.shapes[output],
+               Params(block.trainable, block.non_trainable), block.macs, block.macs_partial, output,
                True, noted="/".join(path) in noted)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable, Mapping, Optional, Sequence
 
-from archspec.analysis.tensors import Outputs, canonical_all, shared_weight_errors
+from archspec.analysis.tensors import Outputs, canonical, canonical_all, shared_weight_errors
 from archspec.errors import SpecError, SpecErrors, SpecWarning, Stage
 from archspec.graph.ir import OUTPUT_MARK, Graph, Node
 from archspec.layers.catalog import LayerError, LayerKind, Params, Shape, Window, all_kinds
@@ -145,7 +145,7 @@ def analyse(graph: Graph) -> Analysis:
                      for c in caveats]
     outputs = canonical_all(graph.outputs, graph.output_locs, extras, errors)
     errors += shared_weight_errors(infos)
-    errors += _check_expectations(graph, shapes)
+    errors += _check_expectations(graph, shapes, extras)
     if errors:
         raise SpecErrors(errors)
     if outputs != graph.outputs or any(a.node is not b for a, b in zip(infos, graph.nodes)):
@@ -161,13 +161,14 @@ def _canonical_node(node: Node, extras: Mapping[str, Outputs], errors: list[Spec
     return replace(node, inputs=canonical_all(node.inputs, node.input_locs, extras, errors))
 
 
-def _check_expectations(graph: Graph, shapes: Mapping[str, Shape]) -> list[SpecError]:
+def _check_expectations(graph: Graph, shapes: Mapping[str, Shape], extras: Mapping[str, Outputs]) -> list[SpecError]:
     errors = []
     for e in graph.expectations:
-        if e.node not in shapes:
-            continue
-        actual = shapes[e.node]
+        tensor = canonical(e.node, extras, e.loc)  # a block's first output may be 'layer:1'
+        if not isinstance(tensor, str) or tensor not in shapes:
+            continue  # a name that failed is reported already
+        actual = shapes[tensor]
         if len(actual) != len(e.shape) or any(w is not None and a != w for a, w in zip(actual, e.shape)):
-            errors.append(SpecError(f"'{e.node}' outputs {fmt_shape(actual)} but expect says {fmt_shape(e.shape)}",
+            errors.append(SpecError(f"'{tensor}' outputs {fmt_shape(actual)} but expect says {fmt_shape(e.shape)}",
                                     "fix the layers above or the expectation", e.loc, Stage.EXPECTATIONS))
     return errors

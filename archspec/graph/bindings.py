@@ -3,7 +3,8 @@
 A block declares its tensor inputs with ``inputs: [x, skip]`` (none declared: one input,
 ``in``); a use binds them by name (``inputs: {x: up3, skip: down2}``) or by position
 (``inputs: [up3, down2]``). ``in`` is always the first. Missing, extra and unknown bindings
-are errors at the place they are written, with a did-you-mean.
+are errors at the place they are written, with a did-you-mean. A block's ``outputs: [a, b]``
+names the entries whose outputs a use gives (``use`` the first, ``use:b`` another).
 """
 from __future__ import annotations
 
@@ -113,6 +114,18 @@ def check_declared(doc: Document, block: str, declared: Any, path: PathKey, repo
         if name in ("in", "previous") or name in names:
             why = "is a reserved name" if name in ("in", "previous") else "is declared twice"
             report(f"block '{block}': input {shown(name)} {why}", "choose another name for it",
+                   doc.loc(path + (i,)))
+            continue
+        names.append(name)
+    return names
+
+
+def check_outputs(doc: Document, block: str, declared: Any, path: PathKey, report: Report) -> list[str]:
+    """A block definition's ``outputs:`` (names of its entries, schema-checked): each once."""
+    names: list[str] = []
+    for i, name in enumerate(declared or []):
+        if name in names:
+            report(f"block '{block}': output {shown(name)} is declared twice", "list each output once",
                    doc.loc(path + (i,)))
             continue
         names.append(name)

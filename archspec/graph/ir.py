@@ -66,6 +66,7 @@ class BlockInstance:
     block: str
     loc: Location
     shares: tuple[str, ...] = ()       # the instance whose weights this one's layers use
+    output: str = ""                   # the first output its block declares (outputs: [a, b]); "": its last layer's
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ are collected, not raised one by one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Optional
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
-from archspec.graph.bindings import block_inputs, check_declared, layer_inputs, written_inputs
+from archspec.graph.bindings import block_inputs, check_declared, check_outputs, layer_inputs, written_inputs
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
-from archspec.graph.names import NameRef, Names, Ref
+from archspec.graph.names import BlockOutputs, NameRef, Names, Ref
 from archspec.graph.sharing import Pending, ShareUse, Sharing
 from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter, shown_int, too_large
 from archspec.graph.order import topological_order
@@ -38,6 +38,7 @@ class _Block:
     layers: list
     path: PathKey
     inputs: list[str] = field(default_factory=list)  # declared tensor inputs; none: one, 'in'
+    outputs: list[str] = field(default_factory=list)  # declared outputs (entry names); none: the last entry
 
 
 @dataclass
@@ -96,6 +97,7 @@ class _Lowering:
         Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs,
                 {n: b.inputs for n, b in self.blocks.items()}, self.error, self._check_count).apply(self.shares)
         nodes = self._nodes()
+        self._check_block_outputs()
         if self.errors:
             raise SpecErrors(self.errors)
         out_names = tuple(self.names.resolve_reported(o, self.errors) for o in outputs)
@@ -119,6 +121,20 @@ class _Lowering:
             nodes.append(Node(p.name, p.kind.name, p.args, tuple(names), p.loc, p.arg_locs, p.scope, p.shares, locs))
         return nodes
 
+    def _check_block_outputs(self) -> None:
+        """Every output a block declares names an entry of it, in each instance (reported once
+        per place: the instances of one block fail alike), used or not."""
+        reported = {e.loc for e in self.errors}
+        for path, out in self.instance_outputs.items():
+            if not isinstance(out, BlockOutputs):
+                continue
+            found: list[SpecError] = []
+            resolved = [self.names.resolve_reported(ref, found) for ref in out.named.values()]
+            self.errors.extend(e for e in found if e.loc not in reported)
+            reported.update(e.loc for e in found)
+            if resolved[0]:
+                self.instances[path] = replace(self.instances[path], output=resolved[0])
+
     def _vars(self, given: dict) -> dict[str, Any]:
         env: dict[str, Any] = {}
         for name, value in given.items():
@@ -137,7 +153,9 @@ class _Lowering:
                            self.doc.key_loc(("blocks", name)), Stage.STRUCTURE)
                 continue
             declared = check_declared(self.doc, name, body.get("inputs"), ("blocks", name, "inputs"), self.error)
-            blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name), declared)
+            outputs = check_outputs(self.doc, name, body.get("outputs"), ("blocks", name, "outputs"), self.error)
+            blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name), declared,
+                                  outputs)
         return blocks
 
     def _inputs(self, data: dict) -> tuple[dict[str, tuple], dict[str, Location]]:
@@ -422,6 +440,9 @@ class _Lowering:
             self.names.symbol_locs[(inner, name)] = self.doc.loc(block.path + ("inputs",))
         first = NameRef(inner, "in", loc) if inputs else None
         out = self.entries(block.layers, block.path + ("layers",), inner, values, first, stack + [block.name])
+        if block.outputs:
+            out = BlockOutputs(block.name, {name: NameRef(inner, name, self.doc.loc(block.path + ("outputs", i)))
+                                            for i, name in enumerate(block.outputs)})
         if out is not None:
             self.instance_outputs[inner] = out
         return out

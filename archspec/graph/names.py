@@ -6,6 +6,8 @@ A table maps a name to a reference: a node's name, another name still to resolve
 input, a ``repeat: 0`` entry), or the output of a shared block instance, known only once the
 shares are applied. ``layer:name`` and ``layer:1`` name one of a layer's outputs after the
 first; the suffix is kept as written and checked by the shape pass, which knows the outputs.
+A block that declares ``outputs: [a, b]`` gives each use's name a ``BlockOutputs``: ``use`` is
+its first output, ``use:b`` (or ``use:1``) another, resolved here against the declaration.
 """
 from __future__ import annotations
 
@@ -32,7 +34,20 @@ class Deferred:
     target: Optional["Ref"] = None
 
 
-Ref = Union[str, NameRef, Deferred]  # a node/input name, or a name still to resolve
+@dataclass(eq=False)
+class BlockOutputs:
+    """The outputs a block declares (``outputs: [a, b]``), for one instance: the instance's
+    name stands for the first, ``use:b`` (or ``use:1``) for one of them."""
+
+    block: str
+    named: dict[str, "Ref"]  # in the declared order
+
+    @property
+    def first(self) -> "Ref":
+        return next(iter(self.named.values()))
+
+
+Ref = Union[str, NameRef, Deferred, BlockOutputs]  # a node/input name, or a name still to resolve
 
 
 class Unresolved(Exception):
@@ -67,8 +82,19 @@ class Names:
     def resolve(self, ref: Ref) -> str:
         """The node or input name a reference stands for, following names that stand for names
         (``repeat: 0`` entries) in a loop, since such chains can be as long as the file."""
+        resolved = self._follow(ref, False)
+        assert isinstance(resolved, str)
+        return resolved
+
+    def _follow(self, ref: Ref, keep_outputs: bool) -> Union[str, BlockOutputs]:
+        """``resolve``, or with ``keep_outputs`` the block outputs a name stands for, if it does."""
         seen: set[NameRef] = set()
         while not isinstance(ref, str):
+            if isinstance(ref, BlockOutputs):
+                if keep_outputs:
+                    return ref
+                ref = ref.first
+                continue
             if isinstance(ref, Deferred):
                 if ref.target is None:
                     raise Unresolved(SpecError("", "", None, Stage.GRAPH))  # the failed share is reported
@@ -82,7 +108,11 @@ class Names:
             if which is None:
                 ref = self._lookup(ref if base == ref.name else NameRef(ref.scope, base, ref.loc))
                 continue
-            return self._with_output(self.resolve(NameRef(ref.scope, base, ref.loc)), which, ref)
+            owner = self._follow(NameRef(ref.scope, base, ref.loc), True)
+            if isinstance(owner, BlockOutputs):
+                ref = _selected(owner, base, which, ref.loc)
+                continue
+            return self._with_output(owner, which, ref)
         return ref
 
     def _with_output(self, resolved: str, which: str, ref: NameRef) -> str:
@@ -117,3 +147,17 @@ class Names:
             if exc.error.message:
                 errors.append(exc.error)
             return ""
+
+
+def _selected(outputs: BlockOutputs, use: str, which: str, loc: Location) -> Ref:
+    """The output ``which`` (a declared name or its index) of the block instance ``use``."""
+    names = list(outputs.named)
+    if which.isdigit() and int(which) < len(names):
+        return outputs.named[names[int(which)]]
+    if which in outputs.named:
+        return outputs.named[which]
+    listed = ", ".join(f"{use}{OUTPUT_MARK}{n} ({i})" for i, n in enumerate(names))
+    closest = did_you_mean(which, names)
+    hint = closest.replace("'", f"'{use}{OUTPUT_MARK}", 1) if closest else "name one of them"
+    raise Unresolved(SpecError(f"'{use}' (block '{outputs.block}') has no output {shown(which)}: its outputs are "
+                               f"{listed}", hint, loc, Stage.GRAPH))

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 from archspec.errors import Location, shown
 from archspec.graph.bindings import block_inputs, layer_inputs
 from archspec.graph.ir import OUTPUT_MARK, BlockInstance
-from archspec.graph.names import Deferred, NameRef, Names, Ref, Unresolved
+from archspec.graph.names import BlockOutputs, Deferred, NameRef, Names, Ref, Unresolved
 from archspec.graph.size_limits import MAX_LAYERS
 from archspec.layers.catalog import LayerKind
 from archspec.spec.load import Document, PathKey
@@ -170,4 +170,6 @@ class _Move:
             return self.name(ref)
         if isinstance(ref, NameRef):
             return NameRef(self.scope(ref.scope), ref.name, ref.loc) if ref.scope[: len(self.old)] == self.old else ref
+        if isinstance(ref, BlockOutputs):
+            return BlockOutputs(ref.block, {name: self.ref(r) for name, r in ref.named.items()})
         return self.ref(ref.target) if ref.target is not None else ref

@@ -135,6 +135,9 @@ def _document(kinds: dict[str, LayerKind], layer_args: dict[str, Any]) -> dict[s
                                      "items": {"type": "string", "pattern": NAME_PATTERN},
                                      "description": "The block's named tensor inputs, bound by each use; 'in' is "
                                                     "the first. Default: one input, 'in'."},
+                          "outputs": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                                      "description": "The entries whose outputs a use gives: 'use' is the first, "
+                                                     "'use:name' each one. Default: the last entry's."},
                           "layers": {"$ref": "#/$defs/layer_list"}}},
             "layer_list": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/entry"},
                            "description": "Entries in order: layers or blocks, one key each."},
