@@ -8,6 +8,7 @@ for `archspec predict`.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -40,15 +41,27 @@ def detect_instances(model: Any, images: np.ndarray, head: Any, settings: dict[s
     size = (int(images.shape[1]), int(images.shape[2]))
     found: list[Detections] = []
     for start in range(0, len(images), batch_size):
-        levels, prototypes = split_outputs(model.output_names, model(images[start:start + batch_size],
-                                                                     training=False), head)
+        outputs = model.predict_on_batch(images[start:start + batch_size])  # Keras's compiled predict step
+        levels, prototypes = split_outputs(model.output_names, outputs, head)
         decoded = decode(levels, head)
         for i in range(int(decoded.boxes.shape[0])):
             kept = select(decoded.boxes[i], decoded.scores[i], threshold, iou, most)
             coefficients = tf.gather(decoded.extras[i], kept.indices)
-            masks = instance_masks(coefficients, tf.cast(prototypes[i], tf.float32), kept.boxes, size).numpy()
+            masks = _masks(coefficients, tf.constant(prototypes[i], tf.float32), kept.boxes, size).numpy()
             found.append(Detections(kept.boxes, kept.scores, kept.classes, masks))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_masks() -> Any:
+    import tensorflow as tf
+
+    return tf.function(instance_masks, reduce_retracing=True)
+
+
+def _masks(coefficients: Any, prototypes: Any, boxes: np.ndarray, size: tuple[int, int]) -> Any:
+    """:func:`instance_masks` as one compiled graph (eager ops cost more than the arithmetic here)."""
+    return _compiled_masks()(coefficients, prototypes, boxes, size)
 
 
 def masks_to_image(masks: np.ndarray, letterbox: Any, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,72 @@
+"""What an instance-segmentation run adds to a detection run: the prototypes output, its
+targets, the mask loss in the compiled step, and masks in the validation mAP.
+
+Detection compiles one Keras loss per level (``archspec.train.detection.loss``); a mask loss
+needs every level's coefficients and the prototypes at once, which no per-output loss sees.
+So the prototypes output gets no Keras loss of its own (its target is the batch's masks), and
+the model's ``compute_loss``, which Keras's train and test steps call with all outputs, adds
+``mask_weight`` x :func:`~archspec.train.instances.loss.batch_mask_loss` to the levels' sum.
+The saved model is the spec's own: the wrapper lives on the instance, not in its config.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from archspec.train.instances.loss import batch_mask_loss
+from archspec.train.instances.predict import detect_instances, split_outputs
+
+# YOLOv5-seg weighs its mask loss as its box loss (hyp box 0.05 on each of 3 levels: the sum of
+# per-level means); we average over the matches of all levels at once, so 3 x 0.05.
+MASK_WEIGHT = 0.15
+
+
+def training_targets(output_names: Sequence[str], head: Any, targets: dict[str, Any], packed: Any) -> tuple[Any, ...]:
+    """One target per model output, in output order: the levels' packed boxes and classes
+    (``packed``, the (B, M, 5) tensor detection gives every level), the masks for the prototypes."""
+    return tuple(targets["masks"] if name == head.prototypes else packed for name in output_names)
+
+
+def output_losses(output_names: Sequence[str], head: Any, level_losses: Sequence[Any]) -> list[Any]:
+    """The levels' Keras losses in output order, None (no loss of its own) for the prototypes.
+
+    >>> head = type("Head", (), {"levels": [type("L", (), {"name": n}) for n in ("p3", "p4")],
+    ...                          "prototypes": "protos"})
+    >>> output_losses(["p3", "protos", "p4"], head, ["L3", "L4"])
+    ['L3', None, 'L4']
+    """
+    by_level = {level.name: loss for level, loss in zip(head.levels, level_losses)}
+    return [None if name == head.prototypes else by_level[name] for name in output_names]
+
+
+def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
+    """Make ``model.compute_loss`` add the mask loss (call before ``compile``)."""
+    from archspec.train.detection.assign import match_level
+
+    weight = float(settings.get("mask_weight", MASK_WEIGHT))
+    ratio = float(settings.get("anchor_ratio", 4.0))
+    names = list(model.output_names)
+    levels_loss = model.compute_loss
+
+    def compute_loss(x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        import tensorflow as tf
+
+        total = levels_loss(x, y, y_pred, sample_weight, training=training)
+        levels, prototypes = split_outputs(names, y_pred, head)
+        masks = y[names.index(head.prototypes)]
+        packed = y[names.index(head.levels[0].name)]
+        boxes, classes = packed[..., :4], tf.cast(tf.round(packed[..., 4]), tf.int32)
+        matches = [match_level(boxes, classes, level.grid, level.stride, level.anchors, ratio) for level in head.levels]
+        shaped = [tf.reshape(tf.cast(raw, tf.float32), [-1, *level.grid, len(level.anchors), head.per_box])
+                  for raw, level in zip(levels, head.levels)]
+        masks_loss = batch_mask_loss(shaped, matches, prototypes, masks, boxes, head.input_size)
+        return total + tf.cast(weight, total.dtype) * tf.cast(masks_loss, total.dtype)
+
+    model.compute_loss = compute_loss
+
+
+def instance_detector(model: Any, head: Any, settings: dict[str, Any]) -> Callable[[np.ndarray], list[Any]]:
+    """A batch of images -> each image's detections with masks (thresholds from train.detection)."""
+    return lambda images: detect_instances(model, images, head, settings, batch_size=len(images))
