@@ -68,9 +68,13 @@ def _resize_plane(plane: np.ndarray, box: Letterbox, input_size: tuple[int, int]
     from PIL import Image
 
     new_h, new_w = _scaled(plane.shape, box.scale)
-    # The source box is new/scale pixels wide, so the mapping is exactly x * scale (not new/w).
+    # The source box is new/scale pixels wide, so the mapping is exactly x * scale (not new/w); it may
+    # end up to half an output pixel past the image, so the last row and column are repeated there.
+    source_h, source_w = new_h / box.scale, new_w / box.scale
+    extra_h, extra_w = max(0, int(np.ceil(source_h)) - plane.shape[0]), max(0, int(np.ceil(source_w)) - plane.shape[1])
+    plane = np.pad(plane, ((0, extra_h), (0, extra_w)), mode="edge")
     scaled = Image.fromarray(np.ascontiguousarray(plane, np.float32)).resize(
-        (new_w, new_h), Image.BILINEAR, box=(0.0, 0.0, new_w / box.scale, new_h / box.scale))
+        (new_w, new_h), Image.BILINEAR, box=(0.0, 0.0, source_w, source_h))
     out = np.full(input_size, fill, np.float32)
     top, left = int(box.pad_y), int(box.pad_x)
     out[top:top + new_h, left:left + new_w] = np.asarray(scaled)
