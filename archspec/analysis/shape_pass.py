@@ -7,7 +7,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from archspec.analysis.tensors import Outputs, canonical, canonical_all, shared_weight_errors
 from archspec.errors import SpecError, SpecErrors, SpecWarning, Stage
-from archspec.graph.ir import OUTPUT_MARK, Graph, Node
+from archspec.graph.ir import OUTPUT_MARK, Graph, Node, producer
 from archspec.layers.catalog import LayerError, LayerKind, Params, Shape, Window, all_kinds
 from archspec.layers.registry import Caveat
 from archspec.layers.arithmetic import fmt_shape
@@ -134,7 +134,7 @@ def analyse(graph: Graph) -> Analysis:
         except LayerError as exc:
             message = f"{node.kind} '{node.name}': {exc.message}"
             if exc.arg is None:  # the problem is the input, not an argument: say where it comes from
-                message += _where_from(node, graph, shapes)
+                message += _where_from(node, graph, shapes) + graph.share_note(node)
             errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), Stage.SHAPES))
             continue
         info = LayerInfo(node, kind, ins, out, params, macs, window, extra)
@@ -144,7 +144,7 @@ def analyse(graph: Graph) -> Analysis:
         warnings += [SpecWarning(node.arg_loc(c.arg), f"{node.kind} '{node.name}': {c.message}", c.hint)
                      for c in caveats]
     outputs = canonical_all(graph.outputs, graph.output_locs, extras, errors)
-    errors += shared_weight_errors(infos)
+    errors += shared_weight_errors(infos, graph.share_note)
     errors += _check_expectations(graph, shapes, extras)
     if errors:
         raise SpecErrors(errors)
@@ -169,6 +169,8 @@ def _check_expectations(graph: Graph, shapes: Mapping[str, Shape], extras: Mappi
             continue  # a name that failed is reported already
         actual = shapes[tensor]
         if len(actual) != len(e.shape) or any(w is not None and a != w for a, w in zip(actual, e.shape)):
-            errors.append(SpecError(f"'{tensor}' outputs {fmt_shape(actual)} but expect says {fmt_shape(e.shape)}",
+            note = graph.share_note(graph.node(producer(tensor))) if producer(tensor) not in graph.inputs else ""
+            errors.append(SpecError(f"'{tensor}' outputs {fmt_shape(actual)} but expect says {fmt_shape(e.shape)}"
+                                    f"{note}",
                                     "fix the layers above or the expectation", e.loc, Stage.EXPECTATIONS))
     return errors

@@ -9,10 +9,10 @@ inputs (every weight's size grows with the input sizes it reads).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence, Union
 
 from archspec.errors import Location, SpecError, Stage, did_you_mean
-from archspec.graph.ir import OUTPUT_MARK
+from archspec.graph.ir import OUTPUT_MARK, Node
 from archspec.layers.arithmetic import fmt_shape
 from archspec.layers.registry import Shape
 
@@ -61,8 +61,9 @@ def canonical_all(tensors: Sequence[str], locs: Sequence[Optional[Location]], ex
     return tuple(out)
 
 
-def shared_weight_errors(infos: Sequence["LayerInfo"]) -> list[SpecError]:
-    """Shared applications whose input would need other weights than the layer they share."""
+def shared_weight_errors(infos: Sequence["LayerInfo"], share_note: Callable[[Node], str]) -> list[SpecError]:
+    """Shared applications whose input would need other weights than the layer they share;
+    ``share_note`` names the share: entry of a member of a shared block instance."""
     owners = {info.node.name: info for info in infos}
     errors = []
     for info in infos:
@@ -72,7 +73,7 @@ def shared_weight_errors(infos: Sequence["LayerInfo"]) -> list[SpecError]:
         errors.append(SpecError(
             f"{info.node.kind} '{info.node.name}' shares the weights of '{owner.node.name}', which takes "
             f"{_shapes(owner.in_shapes)} ({owner.params.total:,} params), but it takes {_shapes(info.in_shapes)}, "
-            f"which would need {info.params.total:,}", "give the shared application an input of the same size along "
+            f"which would need {info.params.total:,}{share_note(info.node)}", "give the shared application an input of the same size along "
             "the axes the weights read, or write a layer of its own", info.node.loc, Stage.SHAPES))
     return errors
 

@@ -87,6 +87,16 @@ class Graph:
     def node(self, name: str) -> Node:
         return self._by_name[name]
 
+    def share_note(self, node: Node) -> str:
+        """For a member of a shared block instance, the ``share:`` entry that applies it (an
+        error at the member's line in the block would not say which use failed); else ''."""
+        for depth in range(1, len(node.scope) + 1):
+            instance = self.blocks.get(node.scope[:depth])
+            if instance is not None and instance.shares:
+                return (f" (in '{'/'.join(instance.path)}', the share: of '{'/'.join(instance.shares)}' at "
+                        f"line {instance.loc.line})")
+        return ""
+
     @property
     def _by_name(self) -> dict[str, Node]:
         cached = self.__dict__.get("_index")

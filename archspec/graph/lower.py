@@ -16,7 +16,7 @@ from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean
 from archspec.graph.bindings import block_inputs, check_declared, check_outputs, layer_inputs, written_inputs
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
 from archspec.graph.names import BlockOutputs, NameRef, Names, Ref
-from archspec.graph.sharing import Pending, ShareUse, Sharing
+from archspec.graph.sharing import Expected, Pending, ShareUse, Sharing
 from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter, shown_int, too_large
 from archspec.graph.order import topological_order
 from archspec.layers.catalog import LayerKind, all_kinds
@@ -52,7 +52,7 @@ class _Lowering:
     instances: dict[tuple[str, ...], BlockInstance] = field(default_factory=dict)
     instance_outputs: dict[tuple[str, ...], Ref] = field(default_factory=dict)
     shares: list[ShareUse] = field(default_factory=list)
-    expectations: list[tuple[Ref, tuple, Location]] = field(default_factory=list)
+    expectations: list[Expected] = field(default_factory=list)
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
     checked: dict[tuple, dict] = field(default_factory=dict)  # see _checked_args
@@ -94,15 +94,15 @@ class _Lowering:
         first: Optional[Ref] = next(iter(declared)) if len(declared) == 1 else None
         last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
         outputs = self._outputs(data, last)
-        Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs,
+        Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs, self.expectations,
                 {n: b.inputs for n, b in self.blocks.items()}, self.error, self._check_count).apply(self.shares)
         nodes = self._nodes()
         self._check_block_outputs()
         if self.errors:
             raise SpecErrors(self.errors)
         out_names = tuple(self.names.resolve_reported(o, self.errors) for o in outputs)
-        expectations = tuple(Expectation(self.names.resolve_reported(r, self.errors), shape, loc)
-                             for r, shape, loc in self.expectations)
+        expectations = tuple(Expectation(self.names.resolve_reported(e.ref, self.errors), e.shape, e.loc)
+                             for e in self.expectations)
         if self.errors:
             raise SpecErrors(self.errors)
         ordered = topological_order(nodes, inputs, out_names, input_locs)
@@ -292,7 +292,7 @@ class _Lowering:
         if "expect" in entry and out is not None:
             shape = self.subst(entry["expect"], env, path + ("expect",))
             if _is_shape(shape):
-                self.expectations.append((out, tuple(shape), self.doc.loc(path + ("expect",))))
+                self.expectations.append(Expected(scope, out, tuple(shape), self.doc.loc(path + ("expect",))))
 
     def _too_many_layers(self, entry: dict, type_name: str, env: dict[str, Any], stack: list[str], repeat: int,
                          path: PathKey) -> bool:

@@ -3,8 +3,9 @@
 Shares are applied once every entry is expanded, since NAME may refer forward; a share of a
 block instance waits for the shares inside that instance, and a share of a share for the
 share. A layer share becomes a node with the layer's kind and arguments whose ``shares``
-names the node written first. An instance share copies the instance's nodes, symbol tables
-and nested instances under the new path, the bound inputs replaced by the share's own.
+names the node written first. An instance share copies the instance's nodes, symbol tables,
+nested instances and ``expect:`` checks under the new path, the bound inputs replaced by the
+share's own.
 """
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ class Pending:
     shares: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Expected:
+    """An ``expect:`` written in ``scope``, on the output ``ref``; copied with a shared instance."""
+
+    scope: Scope
+    ref: Ref
+    shape: tuple
+    loc: Location
+
+
 @dataclass
 class ShareUse:
     """One ``share:`` entry instance, waiting to be applied."""
@@ -59,6 +70,7 @@ class Sharing:
     pending: list[Pending]
     instances: dict[Scope, BlockInstance]
     instance_outputs: dict[Scope, Ref]
+    expectations: list[Expected]                  # a shared instance's copies check its members' too
     block_inputs: dict[str, list[str]]            # each block's declared input names
     error: Callable[[str, str, Location], None]
     check_count: Callable[[LayerKind, list[Ref], str, Location], None]
@@ -146,6 +158,8 @@ class Sharing:
                                                          loc=use.loc if inner == path else copied.loc)
             if inner in self.instance_outputs:
                 self.instance_outputs[moved.scope(inner)] = moved.ref(self.instance_outputs[inner])
+        self.expectations += [replace(e, scope=moved.scope(e.scope), ref=moved.ref(e.ref))
+                              for e in list(self.expectations) if e.scope[: len(path)] == path]
         use.output.target = moved.ref(self.instance_outputs[path]) if path in self.instance_outputs else None
         self.names.forget_layers()
 
