@@ -245,8 +245,8 @@ def test_a_share_whose_input_needs_other_weights_names_both() -> None:
     [error] = _errors(SIAMESE.replace("right: [12, 12, 1]", "right: [12, 12, 2]"))
     assert error.stage is Stage.SHAPES and error.loc.line == 9
     assert error.message == ("Conv2D 'tower_r/conv2d_1' shares the weights of 'tower_l/conv2d_1', which takes "
-                             "[12, 12, 1] (40 params), but it takes [12, 12, 2], which would need 76 (in 'tower_r', the share: "
-                             "of 'tower_l' at line 17)")
+                             "[12, 12, 1] (40 params), but it takes [12, 12, 2], which would need 76 "
+                             "(in 'tower_r', the share: of 'tower_l' at line 17)")
 
 
 @pytest.mark.parametrize("target, message", [

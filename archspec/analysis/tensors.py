@@ -73,8 +73,9 @@ def shared_weight_errors(infos: Sequence["LayerInfo"], share_note: Callable[[Nod
         errors.append(SpecError(
             f"{info.node.kind} '{info.node.name}' shares the weights of '{owner.node.name}', which takes "
             f"{_shapes(owner.in_shapes)} ({owner.params.total:,} params), but it takes {_shapes(info.in_shapes)}, "
-            f"which would need {info.params.total:,}{share_note(info.node)}", "give the shared application an input of the same size along "
-            "the axes the weights read, or write a layer of its own", info.node.loc, Stage.SHAPES))
+            f"which would need {info.params.total:,}{share_note(info.node)}",
+            "give the shared application an input of the same size along the axes the weights read, or write a "
+            "layer of its own", info.node.loc, Stage.SHAPES))
     return errors
 
 
