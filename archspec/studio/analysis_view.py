@@ -24,19 +24,25 @@ _TOKEN = re.compile(r"""'[^']*'?|"[^"]*"?|[^\s,:{}\[\]#]+|.""")
 RENDERED_LIMIT = 50_000   # rendered equations remembered between requests (see _rendered)
 
 
-def analyse_response(text: str, path: str) -> dict[str, Any]:
-    """The body of ``POST /api/analyse`` for ``text`` (the file ``path`` names it in messages)."""
+PARTS = ("summary", "explain", "graph_svg")  # what a request may leave out (the picture is the slowest)
+
+
+def analyse_response(text: str, path: str, parts: Sequence[str] = PARTS) -> dict[str, Any]:
+    """The body of ``POST /api/analyse`` for ``text`` (the file ``path`` names it in messages),
+    with the ``parts`` asked for besides ``ok``, ``partial``, ``errors`` and ``elapsed_ms``."""
     started = time.perf_counter()
     result = analyse_partial(text, path)
     report = result.report
     warnings = report.analysis.warnings if report is not None else ()
     body: dict[str, Any] = {
         "ok": result.ok, "partial": not result.ok,
-        "summary": to_json_dict(report) if report is not None else None,
         "errors": [error_json(e, text, path) for e in result.errors] + [warning_json(w, text, path) for w in warnings],
-        "explain": explanations(report) if report is not None else {},
     }
-    if report is not None:
+    if "summary" in parts:
+        body["summary"] = to_json_dict(report) if report is not None else None
+    if "explain" in parts:
+        body["explain"] = explanations(report) if report is not None else {}
+    if "graph_svg" in parts and report is not None:
         body["graph_svg"] = to_svg(drawing(report.analysis))
     body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return body

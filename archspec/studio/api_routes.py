@@ -105,12 +105,15 @@ async def zoo_spec(request: Request) -> dict[str, Any]:
 
 @answer
 async def analyse(request: Request) -> dict[str, Any]:
-    from archspec.studio.analysis_view import analyse_response
+    from archspec.studio.analysis_view import PARTS, analyse_response
 
     body = await json_body(request, MAX_SPEC_BODY)
     text = text_field(body, "text")
     path = text_field(body, "path", required=False) or studio(request).workspace.current or "<studio>"
-    return await studio(request).call(analyse_response, text, path)
+    parts = body.get("parts", list(PARTS))
+    if not isinstance(parts, list) or any(p not in PARTS for p in parts):
+        raise Refused(400, "'parts' must be a list of " + ", ".join(PARTS), "leave it out for all of them")
+    return await studio(request).call(analyse_response, text, path, parts)
 
 
 @answer

@@ -194,3 +194,11 @@ def test_save_of_a_deleted_file_is_a_conflict_with_no_version(client: TestClient
     spec_file.unlink()
     response = post(client, "/api/save", {"path": "net.yaml", "text": "mine", "base_version": old})
     assert response.status_code == 409 and response.json()["version"] is None and not spec_file.exists()
+
+
+def test_analyse_gives_only_the_parts_asked_for(client: TestClient) -> None:
+    body = post(client, "/api/analyse", {"text": LENET, "path": "net.yaml", "parts": ["summary"]}).json()
+    assert body["summary"]["total_params"] == 61706 and "graph_svg" not in body and "explain" not in body
+    assert set(body) == {"ok", "partial", "errors", "summary", "elapsed_ms"}
+    wrong = post(client, "/api/analyse", {"text": LENET, "parts": ["table"]})
+    assert wrong.status_code == 400 and "'parts' must be a list" in wrong.json()["error"]
