@@ -53,7 +53,8 @@ def _coco_document() -> dict[str, Any]:
              "keypoints": [40, 10, 2, 0, 0, 0, 0, 0, 0], "iscrowd": 0},
             {"id": 103, "image_id": 11, "category_id": 3, "bbox": [2, 25, 18, 13],
              "segmentation": _rle_uncompressed(crowd), "iscrowd": 1},
-            {"id": 104, "image_id": 12, "category_id": 7, "bbox": [0, 0, 30.5, 30], "segmentation": [[0, 0, 30, 0, 30, 30]],
+            {"id": 104, "image_id": 12, "category_id": 7, "bbox": [0, 0, 30.5, 30],
+             "segmentation": [[0, 0, 30, 0, 30, 30]],
              "keypoints": [5, 5, 2, 6, 6, 1, 7, 7, 2], "iscrowd": 0},
         ],
     }
@@ -136,7 +137,8 @@ def _set(index: int, **values: Any) -> Any:
     (_set(0, keypoints=[1, 2, 2]), "keypoints",
      "instances.json: annotation 101 (image 11 'a.png'): 3 keypoint values, but category 'cat' has 3 keypoints "
      "(9 values: x, y, v each)"),
-    (lambda d: d["images"][0].update(file_name="gone.png"), "detection", "gone.png (image 11): the image file is missing"),
+    (lambda d: d["images"][0].update(file_name="gone.png"), "detection",
+     "gone.png (image 11): the image file is missing"),
     (lambda d: d["images"][1].update(height=31), "detection",
      "sub/b.png (image 12): the file is 30x30 (height x width) but instances.json says 31x30"),
 ])
@@ -207,7 +209,8 @@ def test_yolo_without_data_yaml_numbers_its_classes(tmp_path: Path) -> None:
 
 def test_yolo_bad_lines_are_named_by_file_and_line(tmp_path: Path) -> None:
     root = _write_yolo(tmp_path, {"one": "0 0.5 0.5 0.5\n0 0.5 0.5 0.2 1.5\n4 0.5 0.5 0.2 0.2\n",
-                                  "deep/two": "0 0.9 0.5 0.4 0.2\n0 0.1 0.1 0.5 0.5 0.2\n0 0.1 0.1 0.5 0.5 0.3 0.9 0.2\n",
+                                  "deep/two": "0 0.9 0.5 0.4 0.2\n0 0.1 0.1 0.5 0.5 0.2\n"
+                                              "0 0.1 0.1 0.5 0.5 0.3 0.9 0.2\n",
                                   "three": "0 0.5 0.5 0.2 0.2\n"})
     text = UserError.format(_raises(lambda: load_objects({"yolo": str(root)}, "instance_segmentation")))
     labels = root / "labels"

@@ -55,7 +55,8 @@ def _categories(document: Any, path: Path, problems: Problems) -> tuple[Category
     for entry in _listed(document, "categories", path):
         cid = entry.get("id")
         if not isinstance(cid, int) or cid in found:
-            problems.add(f"{path.name}: category {cid!r}: " + ("repeated id" if cid in found else "id is not an integer"))
+            what = "repeated id" if cid in found else "id is not an integer"
+            problems.add(f"{path.name}: category {cid!r}: {what}")
             continue
         names = tuple(str(n) for n in entry.get("keypoints") or ())
         skeleton = tuple((int(a) - 1, int(b) - 1) for a, b in entry.get("skeleton") or ())  # COCO's are 1-based

@@ -108,9 +108,9 @@ def letterbox_objects(objects: ImageObjects, box: Letterbox, input_size: tuple[i
         seen = keypoints[..., 2] > 0
         keypoints[..., 0] = np.where(seen, keypoints[..., 0] * box.scale + box.pad_x, 0.0)
         keypoints[..., 1] = np.where(seen, keypoints[..., 1] * box.scale + box.pad_y, 0.0)
+    crowd_boxes = None if objects.crowd_boxes is None else box.to_input(objects.crowd_boxes).reshape(-1, 4)
     return replace(objects, boxes=box.to_input(objects.boxes).reshape(-1, 4),
-                   masks=letterbox_masks(objects.masks, box, input_size), keypoints=keypoints,
-                   crowd_boxes=None if objects.crowd_boxes is None else box.to_input(objects.crowd_boxes).reshape(-1, 4),
+                   masks=letterbox_masks(objects.masks, box, input_size), keypoints=keypoints, crowd_boxes=crowd_boxes,
                    crowd_masks=letterbox_masks(objects.crowd_masks, box, input_size))
 
 
