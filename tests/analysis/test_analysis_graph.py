@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from itertools import combinations
 
 import pytest
-from analysis_support import analysis_of, check_golden, spec
+from analysis_support import analysis_of, check_golden, spec, text_analysis
 from click.testing import CliRunner
 
 from archspec.analysis.render import render
@@ -153,3 +153,69 @@ def test_box_colours_come_from_the_family_records():
     mermaid = render(analysis, "mermaid")
     assert {f"classDef {i.kind.family.name} fill:{i.kind.family.colour},stroke:#555" for i in analysis.layers} <= set(
         line.strip() for line in mermaid.splitlines())
+
+
+SIAMESE = """archspec: 1
+name: siamese
+inputs: {left: [12, 12, 1], right: [12, 12, 1]}
+blocks:
+  Tower:
+    layers: [Conv2D: {filters: 4, kernel_size: 3}, GlobalAveragePooling2D, Dense: {units: 5}]
+layers:
+  - Tower: {}
+    name: tower_l
+    inputs: left
+  - share: tower_l
+    name: tower_r
+    inputs: right
+  - Dense: {units: 3}
+    name: head_l
+    inputs: tower_l
+  - Dense: {units: 2}
+    name: deep
+  - share: head_l
+    name: head_r
+    inputs: tower_r
+  - Concatenate: {}
+    inputs: [deep, head_r]
+"""
+
+
+@pytest.fixture(scope="module")
+def siamese():
+    return text_analysis(SIAMESE)
+
+
+def test_a_shared_application_links_to_its_weights_in_every_format(siamese):
+    d = drawing(siamese)
+    links = [(e.source, e.target) for e in d.weight_links]
+    assert links == [("tower_r/conv2d_1", "tower_l/conv2d_1"), ("tower_r/dense_1", "tower_l/dense_1"),
+                     ("head_r", "head_l")]  # pooling has no weights, so no link
+    assert len(layout(d).routes) == len(d.edges)  # links are drawn over the layout, not ranked in it
+    root = ET.fromstring(render(siamese, "svg", layout="builtin"))
+    dashed = [p for p in root.iter(f"{SVG}path") if p.get("class") == "weights"]
+    assert len(dashed) == 3 and "stroke-dasharray" in root.find(f"{SVG}style").text
+    assert [p.find(f"{SVG}title").text for p in dashed][2] == "head_r: same weights as head_l"
+    page = render(siamese, "html", layout="builtin")
+    assert page.count('class="weights"') == 3
+    ids = {b.id: f"n{k}" for k, b in enumerate(d.boxes)}
+    mermaid = render(siamese, "mermaid")
+    assert f'{ids["head_r"]} -.->|"same weights"| {ids["head_l"]}' in mermaid
+    dot = render(siamese, "dot")
+    assert dot.count("style=dashed") == 3 and "constraint=false" in dot
+
+
+def test_a_collapsed_shared_instance_links_to_the_instance_it_shares(siamese):
+    d = drawing(siamese, depth=0)
+    assert [(e.source, e.target) for e in d.weight_links] == [("tower_r", "tower_l"), ("head_r", "head_l")]
+    root = ET.fromstring(render(siamese, "svg", depth=0, layout="builtin"))
+    width = float(root.get("viewBox").split()[2])
+    lay = layout(d)
+    assert width >= max(lay.x[b] + lay.w[b] / 2 for b in ("tower_r", "tower_l"))  # the curves fit the picture
+
+
+def test_the_cli_counts_the_links(tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text(SIAMESE)
+    result = CliRunner().invoke(main, ["graph", str(path), "-o", str(tmp_path / "net.mmd")])
+    assert result.output.endswith(": 12 boxes, 11 edges, 3 dashed links to shared weights\n"), result.output

@@ -93,6 +93,8 @@ def what_was_drawn(d: Drawing, depth: Optional[int]) -> str:
     """Boxes and edges drawn, and how many blocks became one box each at ``depth``."""
     blocks = sum(1 for b in d.boxes if b.family is BLOCK)
     text = f"{len(d.boxes)} boxes, {len(d.edges)} edges"
+    if d.weight_links:
+        text += f", {len(d.weight_links)} dashed link{'s' if len(d.weight_links) > 1 else ''} to shared weights"
     if blocks:
         text += f"; {blocks} block{'s' if blocks > 1 else ''} drawn as one box each (--depth {depth})"
     return text

@@ -16,6 +16,7 @@ from archspec.layers.registry import Family
 # Boxes that are not layers are drawn as if of a family of their own (not a layer family).
 INPUT = Family("input", "Input", "#ffffff", "inputs")
 BLOCK = Family("block", "Block", "#d5ecea", "blocks")
+WEIGHTS_LABEL = "same weights"  # the dashed link of a shared application to the weights it uses
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Drawing:
     name: str
     boxes: list[Box] = field(default_factory=list)       # topological order
     edges: list[Edge] = field(default_factory=list)
+    # Dashed links from a shared application to the box whose weights it uses; not data flow,
+    # so the layout ranks boxes by ``edges`` alone and the links are drawn over it.
+    weight_links: list[Edge] = field(default_factory=list)
     clusters: dict[tuple[str, ...], str] = field(default_factory=dict)  # path -> "name (Block)"
 
     def box(self, box_id: str) -> Box:
@@ -108,6 +112,7 @@ def drawing(analysis: Analysis, depth: Optional[int] = None) -> Drawing:
             owner[info.node.name] = info.node.name
     _finish_blocks(result, members, outputs)
     result.edges = _edges(analysis, owner)
+    result.weight_links = _weight_links(analysis, owner)
     # In the order the boxes come (a set's order changes from run to run with string hashing).
     visible = dict.fromkeys(b.scope[: i + 1] for b in result.boxes for i in range(len(b.scope)))
     result.clusters = {p: f"{p[-1]} ({graph.blocks[p].block})" for p in sorted(visible, key=len) if p in graph.blocks}
@@ -122,6 +127,19 @@ def _finish_blocks(result: Drawing, members: dict[str, list[LayerInfo]], outputs
             params = sum(i.params.total for i in members[box.id])
             result.boxes[index] = Box(box.id, box.title, f"{box.subtitle}, {params:,} params", BLOCK, box.scope,
                                       fmt_shape(last.out_shape), any(i.node.name in outputs for i in members[box.id]))
+
+
+def _weight_links(analysis: Analysis, owner: dict[str, str]) -> list[Edge]:
+    """One link per pair of boxes where one applies the other's weights (a collapsed shared
+    block instance: one link to the instance it shares); a copied layer without weights
+    (pooling in a shared tower) has none to link to."""
+    links: dict[tuple[str, str], Edge] = {}
+    for info in analysis.layers:
+        if info.node.shares and analysis.info(info.node.shares).params.total:
+            source, target = owner[info.node.name], owner[info.node.shares]
+            if source != target:
+                links.setdefault((source, target), Edge(source, target, WEIGHTS_LABEL))
+    return list(links.values())
 
 
 def _edges(analysis: Analysis, owner: dict[str, str]) -> list[Edge]:

@@ -19,7 +19,10 @@ STYLE = """
   .edge { fill: none; stroke: #555; stroke-width: 1.3px; }
   .box { stroke: #555; stroke-width: 1px; }
   .box.output { stroke: #7a1f1f; stroke-width: 2.2px; }
+  .weights { fill: none; stroke: #8a5a00; stroke-width: 1.2px; stroke-dasharray: 5 3; }
+  .weights-label { font-size: 10px; fill: #8a5a00; }
 """
+BULGE = 36.0  # how far right of the boxes a weight link curves, so it does not cross the data edges
 CLUSTER_FILLS = ("#f3f8f7", "#e6f0ef", "#d9e8e6", "#cde0de")
 
 
@@ -67,6 +70,38 @@ def _edges(drawing: Drawing, lay: Layout) -> list[str]:
     return out
 
 
+def link_path(lay: Layout, source: str, target: str) -> tuple[str, tuple[float, float]]:
+    """The dashed curve of a weight link and where its label goes. Boxes side by side (a Siamese
+    pair) are joined between their facing sides; otherwise the curve leaves both right sides
+    and bends right of them, clear of the data edges that run top to bottom."""
+    (sx, sy, sw), (tx, ty, tw) = ((lay.x[b], lay.y[b], lay.w[b] / 2) for b in (source, target))
+    if abs(sy - ty) < 1:
+        side = 1 if tx > sx else -1
+        x0, x1, sag = sx + side * sw, tx - side * tw, sy + 10
+        return f"M{x0:.1f},{sy:.1f} C{x0 + side * 12:.1f},{sag:.1f} {x1 - side * 12:.1f},{sag:.1f} {x1:.1f},{ty:.1f}", \
+            ((x0 + x1) / 2 - 30, sag + 12)
+    x0, x1 = sx + sw, tx + tw
+    bend = max(x0, x1) + BULGE
+    return f"M{x0:.1f},{sy:.1f} C{bend:.1f},{sy:.1f} {bend:.1f},{ty:.1f} {x1:.1f},{ty:.1f}", (bend - 6, (sy + ty) / 2)
+
+
+def _weight_links(drawing: Drawing, lay: Layout) -> list[str]:
+    """A dashed curve from each shared application to the box whose weights it uses."""
+    out = []
+    for e in drawing.weight_links:
+        d, (lx, ly) = link_path(lay, e.source, e.target)
+        out.append(f'<path class="weights" d="{d}" marker-end="url(#arrow)"><title>{escape(e.source)}: '
+                   f'{escape(e.label)} as {escape(e.target)}</title></path>')
+        out.append(f'<text class="weights-label" x="{lx:.1f}" y="{ly:.1f}">{escape(e.label)}</text>')
+    return out
+
+
+def _width(drawing: Drawing, lay: Layout) -> float:
+    """The picture's width, with room for the weight links' curves and labels on the right."""
+    ends = [lay.x[b] + lay.w[b] / 2 for e in drawing.weight_links for b in (e.source, e.target)]
+    return max([lay.width] + [x + BULGE + 70 for x in ends])
+
+
 def _boxes(drawing: Drawing, lay: Layout) -> list[str]:
     out = []
     for b in drawing.boxes:
@@ -88,11 +123,12 @@ def _boxes(drawing: Drawing, lay: Layout) -> list[str]:
 def to_svg(drawing: Drawing, lay: Layout | None = None) -> str:
     """The whole picture as a standalone SVG document (no external fonts or scripts)."""
     lay = lay or layout(drawing)
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{lay.width:.0f}" height="{lay.height:.0f}" '
-            f'viewBox="0 0 {lay.width:.1f} {lay.height:.1f}">')
+    width = _width(drawing, lay)
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{lay.height:.0f}" '
+            f'viewBox="0 0 {width:.1f} {lay.height:.1f}">')
     defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>')
     body = ([f"<title>{escape(drawing.name)}</title>", f"<style>{STYLE}</style>", defs,
              '<rect width="100%" height="100%" fill="#ffffff"/>']
-            + _clusters(drawing, lay) + _edges(drawing, lay) + _boxes(drawing, lay))
+            + _clusters(drawing, lay) + _edges(drawing, lay) + _boxes(drawing, lay) + _weight_links(drawing, lay))
     return "\n".join([head] + body + ["</svg>"]) + "\n"

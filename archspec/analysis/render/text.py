@@ -5,6 +5,8 @@ from typing import Callable
 
 from archspec.analysis.render.model import Box, Drawing
 
+WEIGHTS_COLOUR = "#8a5a00"  # the dashed links of shared applications, in every format
+
 
 def _ids(drawing: Drawing) -> dict[str, str]:
     return {b.id: f"n{k}" for k, b in enumerate(drawing.boxes)}
@@ -57,6 +59,7 @@ def to_mermaid(drawing: Drawing) -> str:
 
     lines = ["flowchart TD"] + _nest(drawing, box, open_, lambda indent: f"{indent}end")
     lines += [f'  {ids[e.source]} -->|"{_mermaid_text(e.label)}"| {ids[e.target]}' for e in drawing.edges]
+    lines += [f'  {ids[e.source]} -.->|"{_mermaid_text(e.label)}"| {ids[e.target]}' for e in drawing.weight_links]
     families = {b.family.name: b.family for b in drawing.boxes}   # those drawn, in order of appearance
     lines += [f"  classDef {f.name} fill:{f.colour},stroke:#555" for f in families.values()]
     return "\n".join(lines) + "\n"
@@ -91,4 +94,7 @@ def to_dot(drawing: Drawing) -> str:
             '  edge [fontname="Helvetica", fontsize=9, fontcolor="#1f4e79", color="#555555"];']
     body = _nest(drawing, box, open_, lambda indent: f"{indent}}}")
     edges = [f'  {ids[e.source]} -> {ids[e.target]} [label="{_dot_text(e.label)}"];' for e in drawing.edges]
+    edges += [f'  {ids[e.source]} -> {ids[e.target]} [label="{_dot_text(e.label)}", style=dashed, '
+              f'color="{WEIGHTS_COLOUR}", fontcolor="{WEIGHTS_COLOUR}", constraint=false];'
+              for e in drawing.weight_links]
     return "\n".join(head + body + edges + ["}"]) + "\n"
