@@ -50,7 +50,8 @@ def _clusters(drawing: Drawing, lay: Layout) -> list[str]:
         out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" rx="8" '
                    f'fill="{fill}" stroke="#8fb3ae" stroke-width="1.2"/>')
         for cls in ("cluster halo", "cluster"):
-            out.append(f'<text class="{cls}" x="{x0 + 8:.1f}" y="{y0 + 13:.1f}">{escape(drawing.clusters[path])}</text>')
+            out.append(f'<text class="{cls}" x="{x0 + 8:.1f}" y="{y0 + 13:.1f}">'
+                       f'{escape(drawing.clusters[path])}</text>')
     return out
 
 
