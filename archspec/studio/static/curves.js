@@ -31,6 +31,11 @@ function chart(title, series, epochs) {
   ctx.font = "11px sans-serif";
   ctx.fillStyle = "#333";
   ctx.fillText(title, pad.l, 11);
+  Object.keys(series).forEach((kind, i) => {
+    ctx.fillStyle = COLOURS[kind];
+    ctx.fillText(kind === "val" ? "validation" : "training", canvas.width - 130 + i * 60, 11);
+  });
+  ctx.fillStyle = "#333";
   ctx.fillText(hi.toPrecision(3), 2, pad.t + 4);
   ctx.fillText(lo.toPrecision(3), 2, canvas.height - pad.b);
   ctx.fillText(`epoch ${epochs[0] ?? ""} .. ${epochs[epochs.length - 1] ?? ""}`, pad.l, canvas.height - 4);

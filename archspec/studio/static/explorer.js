@@ -88,10 +88,18 @@ function renderMaps(maps) {
   }
   $("maps").replaceChildren(...[...stages].map(([stage, group]) => {
     const div = Object.assign(document.createElement("div"), {className: "stage"});
-    div.appendChild(Object.assign(document.createElement("h3"), {textContent: stage === "" ? "" : `stage ${stage}`}));
+    div.appendChild(Object.assign(document.createElement("h3"), {textContent: stage ? `${stage} maps` : ""}));
     div.append(...group.map(mapFigure));
     return div;
   }));
+}
+
+function showFilters(png) {
+  const img = $("filters");
+  img.hidden = !png;
+  if (!png || img.src === png) return;
+  img.onload = () => { img.style.width = `${Math.min(280, img.naturalWidth * 4)}px`; };  // a few pixels per weight
+  img.src = png;
 }
 
 async function predictNow(pad) {
@@ -99,13 +107,12 @@ async function predictNow(pad) {
   if (state.inFlight) { state.again = true; return; }
   state.inFlight = true;
   state.last = performance.now();
-  const {status, body} = await api.predict(pad.toDataURL("image/png"));
+  const {status, body} = await withRetries(() => api.predict(pad.toDataURL("image/png")));
   state.inFlight = false;
   if (status === 200) {
     renderPrediction(body.prediction || {});
     renderMaps(body.feature_maps || []);
-    $("filters").src = body.filters_png || "";
-    $("filters").hidden = !body.filters_png;
+    showFilters(body.filters_png);
     state.predictions += 1;
     document.body.dataset.predictions = String(state.predictions);
     setStatus("ready");
@@ -136,7 +143,8 @@ function enableDrawing(pad) {
   };
   pad.onpointermove = (e) => {
     if (!drawing) return;
-    Object.assign(ctx, {strokeStyle: "#fff", lineWidth: pad.width / 12, lineCap: "round", lineJoin: "round"});
+    // a pen as thick as the strokes of the training digits once the pad is scaled to the input
+    Object.assign(ctx, {strokeStyle: "#fff", lineWidth: pad.width / 8, lineCap: "round", lineJoin: "round"});
     ctx.lineTo(...point(e));
     ctx.stroke();
     schedulePrediction(pad);
@@ -164,9 +172,25 @@ function enableDrop(pad) {
   };
 }
 
+// The first request loads Keras and the model, which on a slow machine outlasts the server's
+// time limit (503) while the loading goes on in its worker: ask again a few times.
+const RETRIES = 8;
+const RETRY_MS = 2000;
+
+async function withRetries(call) {
+  let answer = await call();
+  for (let i = 0; i < RETRIES && answer.status === 503; i++) {
+    setStatus("loading the run's model (Keras starts on the first request)…");
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    answer = await call();
+  }
+  return answer;
+}
+
 export async function startExplorer(session) {
   $("save").hidden = true;
-  const {status, body} = await api.getRun();
+  setStatus("loading the run's model…");
+  const {status, body} = await withRetries(api.getRun);
   if (status !== 200) return setStatus(api.errorText(body), "error");
   state.run = body;
   $("file-name").textContent = `${body.spec_name} · ${body.task} · input ${formatShape(body.input_shape)}`;

@@ -1,0 +1,116 @@
+"""The studio's explorer in a real headless Chromium: open a LeNet-5 run, draw a digit, see a
+prediction and the feature maps of its convolutions, hover a map, see the training curves.
+
+The run is LeNet-5 on builtin:digits for a few steps (ARCHSPEC_SCREENSHOTS=1 trains it for
+real, 8 epochs, and writes the README's picture docs/studio-explorer.png).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from test_browser import ROOT, start_chrome, start_server, stop, wait  # the module skips without chromium
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+SCREENSHOTS = os.environ.get("ARCHSPEC_SCREENSHOTS") == "1"
+MODEL_S = 180.0   # the first prediction loads TensorFlow, Keras and the model in the server
+SEVEN = [(-80, -90), (0, -90), (80, -90), (50, -30), (20, 30), (-5, 100)]   # a 7, in pixels from the pad's centre
+
+
+@pytest.fixture(scope="module")
+def lenet_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("studio") / "lenet"
+    length = ["--epochs", "8"] if SCREENSHOTS else ["--epochs", "2", "--steps-per-epoch", "3"]
+    result = subprocess.run([sys.executable, "-m", "archspec.cli", "train", str(ROOT / "specs" / "lenet5.yaml"),
+                             "--data", "builtin:digits", *length, "--set", "train.data.batch_size=16", "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def explorer(lenet_run: Path) -> Iterator[webdriver.Chrome]:
+    """The explorer open on the run, the blank pad's first prediction shown."""
+    process, url = start_server(lenet_run)
+    driver = start_chrome()
+    try:
+        driver.get(url)
+        wait(driver, lambda d: predictions(d) >= 1, MODEL_S, "the first prediction never arrived")
+        yield driver
+    finally:
+        driver.quit()
+        stop(process)
+
+
+def predictions(driver: webdriver.Chrome) -> int:
+    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-predictions") or 0)
+
+
+def settled(driver: webdriver.Chrome) -> bool:
+    """No prediction in flight or waiting: the page shows the pad as it is now."""
+    return driver.execute_script("const s = studio.state; return !s.inFlight && !s.timer && !s.again")
+
+
+def draw(driver: webdriver.Chrome, points: list[tuple[int, int]]) -> None:
+    pad = driver.find_element(By.ID, "pad")
+    actions = ActionChains(driver).move_to_element_with_offset(pad, *points[0]).click_and_hold()
+    for point in points[1:]:
+        actions.move_to_element_with_offset(pad, *point)
+    actions.release().perform()
+
+
+def ink(driver: webdriver.Chrome) -> int:
+    """How many of the pad's pixels are drawn on (white ink on black)."""
+    return driver.execute_script("""
+        const pad = document.getElementById('pad');
+        const data = pad.getContext('2d').getImageData(0, 0, pad.width, pad.height).data;
+        let n = 0; for (let i = 0; i < data.length; i += 4) if (data[i] > 128) n++; return n;""")
+
+
+def test_drawing_a_digit_updates_the_prediction_and_the_feature_maps(explorer: webdriver.Chrome) -> None:
+    before = predictions(explorer)
+    blank_maps = [img.get_attribute("src") for img in explorer.find_elements(By.CSS_SELECTOR, "#maps img")]
+    draw(explorer, SEVEN)
+    assert ink(explorer) > 2000
+    wait(explorer, lambda d: predictions(d) > before, MODEL_S, "drawing sent no prediction")
+    wait(explorer, settled, MODEL_S, "the predictions never settled")
+    assert explorer.find_element(By.ID, "status").text == "ready"
+    bars = explorer.find_elements(By.CSS_SELECTOR, "#prediction .bar")
+    assert len(bars) == 5
+    labels = [bar.find_element(By.CSS_SELECTOR, ".label").text.strip() for bar in bars]
+    assert set(labels) <= set("0123456789") and len(set(labels)) == 5
+    shown = [float(bar.text.split()[-1].rstrip("%")) for bar in bars]
+    assert shown == sorted(shown, reverse=True) and 0 < sum(shown) <= 100.05
+
+    maps = explorer.find_elements(By.CSS_SELECTOR, "#maps img")
+    assert [m.get_attribute("data-layer") for m in maps] == ["c1", "c3"]        # LeNet-5's two convolutions
+    assert [m.get_attribute("src") for m in maps] != blank_maps                  # the maps follow the drawing
+    assert all(explorer.execute_script("return arguments[0].naturalWidth", m) > 0 for m in maps)
+    stages = [h.text for h in explorer.find_elements(By.CSS_SELECTOR, "#maps .stage h3")]
+    assert stages == ["28x28 maps", "10x10 maps"]
+    assert explorer.execute_script("return document.getElementById('filters').naturalWidth") > 0
+    if SCREENSHOTS:
+        explorer.save_screenshot(str(ROOT / "docs" / "studio-explorer.png"))
+
+
+def test_hovering_a_map_names_its_channel_range_and_receptive_field(explorer: webdriver.Chrome) -> None:
+    c1 = explorer.find_element(By.CSS_SELECTOR, "#maps img[data-layer=c1]")
+    width = c1.size["width"]
+    ActionChains(explorer).move_to_element_with_offset(c1, -width // 2 + 3, -c1.size["height"] // 2 + 3).perform()
+    info = explorer.find_element(By.ID, "map-info").text
+    assert info.startswith("c1 channel 1 of 6") and "receptive field 5 px" in info
+    ActionChains(explorer).move_to_element_with_offset(c1, width // 2 - 3, -c1.size["height"] // 2 + 3).perform()
+    assert explorer.find_element(By.ID, "map-info").text.startswith("c1 channel 3 of 6")   # 3 columns of tiles
+
+
+def test_the_runs_curves_are_drawn_from_its_history(explorer: webdriver.Chrome) -> None:
+    charts = wait(explorer, lambda d: d.find_elements(By.CSS_SELECTOR, "#curves canvas"))
+    assert [c.get_attribute("data-metric") for c in charts] == ["accuracy", "loss"]
