@@ -207,6 +207,11 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 
     run, cfg, model, path = _open_run(run_dir, which)
     source = parse_data_flag(data, spec_source=cfg.data.source) if data else None
+    if cfg.task == "detection":
+        from archspec.train.detection.predict import evaluate_detection, evaluation_lines
+        part, scores = evaluate_detection(run, cfg, model, source)
+        click.echo(json.dumps(scores, indent=2) if as_json else "\n".join(evaluation_lines(part, scores)))
+        return
     result = evaluate_run(run, evaluation_config(cfg, source, batch_size), model, source is not None)
     epoch = saved_epoch(run, path)
     if as_json:
@@ -226,7 +231,8 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
               help="Segmentation: write each mask here, a PNG of class ids with a colour per class.")
 @click.option("--pictures-dir", type=click.Path(file_okay=False),
               help="Keypoints: draw each image's keypoints and skeleton (train.keypoints.skeleton) here, "
-                   "as STEM.pose.png.")
+                   "as STEM.pose.png. Detection: draw each image's boxes here as STEM.detections.png, beside "
+                   "detections.json (default RUN_DIR/predictions).")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
 @force_option
@@ -238,6 +244,9 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     from archspec.train.mask_png import write_mask
 
     run, cfg, model, _ = _open_run(run_dir, which)
+    if cfg.task == "detection":
+        _predict_boxes(run, cfg, model, images, pictures_dir, as_json, force)
+        return
     if masks_dir and cfg.task != "segmentation":
         raise click.UsageError(f"--masks-dir writes segmentation masks; this run's task is {cfg.task}")
     if pictures_dir and cfg.task != "keypoints":
@@ -260,6 +269,17 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
             click.echo(f"  mask: {write_mask(prediction.class_mask(), path)}", err=as_json)
         if pictures_dir:
             click.echo(f"  picture: {_draw_pose(prediction, pose, picture_paths[prediction.path])}", err=as_json)
+
+
+def _predict_boxes(run: Any, cfg: Any, model: Any, images: tuple[str, ...], out_dir: str | None, as_json: bool,
+                   force: bool) -> None:
+    from archspec.train.detection.predict import write_predictions
+
+    listing, rows = write_predictions(run, cfg, model, images, out_dir, force)
+    for row in rows:
+        click.echo(json.dumps(row) if as_json else f"{row['image']}: {row['class']} {row['score']:.2f} at {row['bbox']}")
+    click.echo(f"{len(rows)} detection(s) in {len(images)} image(s): {listing} and a picture per image beside it",
+               err=as_json)
 
 
 def _draw_pose(prediction: Any, pose: Any, path: Path) -> Path:
