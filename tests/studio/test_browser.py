@@ -163,6 +163,8 @@ def test_a_typed_mistake_is_underlined_at_its_line_and_the_fix_updates_table_and
     type_keys(page, Keys.DELETE, Keys.DELETE, "00")    # 120 -> 100 units: 40,100 + 8,484 for c5 and f6
     wait(page, lambda d: "52,006 params" in totals(d), EDIT_S, "the totals did not change")
     assert page.find_element(By.CSS_SELECTOR, "#summary tr[data-name=c5] td.shape").text == "[100]"
+    wait(page, lambda d: "c5: Dense 100 -> [100]" in d.execute_script(   # the picture follows once typing pauses
+        "return document.querySelector('#graph:not(.stale) svg')?.textContent || ''"), message="the picture is stale")
 
 
 def test_rows_and_boxes_jump_to_their_line_and_the_cursor_shows_its_layer(page: webdriver.Chrome) -> None:

@@ -22,7 +22,7 @@ export const getSession = () => request("GET", "/api/session");
 export const getSchema = () => request("GET", "/api/schema");
 export const getFile = (path) => request("GET", `/api/file?path=${encodeURIComponent(path)}`);
 export const getZooSpec = (name) => request("GET", `/api/zoo/${encodeURIComponent(name)}`);
-export const analyse = (text, path) => request("POST", "/api/analyse", {text, path});
+export const analyse = (text, path, parts) => request("POST", "/api/analyse", {text, path, parts});
 export const save = (path, text, baseVersion, force = false) =>
   request("POST", "/api/save", {path, text, base_version: baseVersion, force});
 export const getRun = () => request("GET", "/api/run");

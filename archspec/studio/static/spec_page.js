@@ -10,12 +10,18 @@ import {openConflictDialog} from "./conflict.js";
 // An edit after a quiet spell is analysed at once; a burst of keystrokes waits for a pause
 // this long, so fast typing sends one request per pause, not one per key.
 const DEBOUNCE_MS = 150;
+// Each keystroke asks for the table only (the picture's layout is half of a big network's
+// analysis); the explain lines and the picture follow once the typing pauses this long.
+const DETAIL_PAUSE_MS = 400;
+const KEYSTROKE_PARTS = ["summary"];
+const DETAIL_PARTS = ["explain", "graph_svg"];
+const ALL_PARTS = [...KEYSTROKE_PARTS, ...DETAIL_PARTS];
 const $ = (id) => document.getElementById(id);
 
 const state = {
   view: null, schema: null, doc: null,  // doc: {key, path (null for a zoo spec), version, diskText}
-  rows: new Map(), explain: {}, analyses: 0,
-  timer: null, inFlight: false, rerun: false, lastStart: -Infinity, currentName: null,
+  rows: new Map(), explain: {}, analyses: 0, parts: ALL_PARTS,
+  timer: null, detailTimer: null, inFlight: false, rerun: false, lastStart: -Infinity, currentName: null,
 };
 
 function setStatus(text, kind = "") {
@@ -23,20 +29,30 @@ function setStatus(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
-function applyAnalysis(body) {
+function applySummary(body) {
   const summary = body.summary || {layers: []};
-  state.rows = rowsByLine(summary);
-  state.explain = body.explain || {};
   const errors = body.errors || [];
+  state.rows = rowsByLine(summary);
   showErrors(state.view, errors);
   renderTable($("summary"), summary, body.ok ? null : errors.find((e) => e.severity !== "warning"));
   renderTotals($("totals"), summary, !body.ok);
   renderErrorList(errors);
-  renderGraph($("graph"), body.graph_svg, (name) => jumpToName(name));
+  $("graph").classList.add("stale");  // until the picture of this text arrives
+  showCursorLayer(currentLine(), true);  // the rows were redrawn and may have moved
   state.analyses += 1;
   document.body.dataset.analyses = String(state.analyses);
   document.dispatchEvent(new CustomEvent("studio:analysed", {detail: {ok: body.ok, serverMs: body.elapsed_ms}}));
-  showCursorLayer(state.view.state.doc.lineAt(state.view.state.selection.main.head).number);
+}
+
+function applyDetails(body) {
+  state.explain = body.explain || {};
+  renderGraph($("graph"), body.graph_svg, (name) => jumpToName(name));
+  $("graph").classList.remove("stale");
+  showCursorLayer(currentLine(), true);
+}
+
+function currentLine() {
+  return state.view.state.doc.lineAt(state.view.state.selection.main.head).number;
 }
 
 function renderErrorList(errors) {
@@ -50,19 +66,43 @@ function renderErrorList(errors) {
   }));
 }
 
+/** The analysis of the editor's text now, or null when the text changed before it came back
+ * (a stale answer would underline the wrong places). */
+async function analyseText(parts) {
+  const text = state.view.state.doc.toString();
+  const {status, body} = await api.analyse(text, state.doc.path || `${state.doc.key}.yaml`, parts);
+  if (text !== state.view.state.doc.toString()) return null;
+  if (status !== 200) {
+    setStatus(api.errorText(body), "error");
+    return null;
+  }
+  return body;
+}
+
 async function runAnalysis() {
   state.timer = null;
   if (state.inFlight) { state.rerun = true; return; }
   state.inFlight = true;
   state.lastStart = performance.now();
-  const text = state.view.state.doc.toString();
-  const {status, body} = await api.analyse(text, state.doc.path || `${state.doc.key}.yaml`);
+  const parts = state.parts;
+  state.parts = KEYSTROKE_PARTS;
+  const body = await analyseText(parts);
   state.inFlight = false;
-  if (text === state.view.state.doc.toString()) {  // a stale answer would underline the wrong places
-    if (status === 200) applyAnalysis(body);
-    else setStatus(api.errorText(body), "error");
+  if (body) {
+    applySummary(body);
+    if (parts.includes("graph_svg")) applyDetails(body);
+    else scheduleDetails();
   }
   if (state.rerun) { state.rerun = false; runAnalysis(); }
+}
+
+function scheduleDetails() {
+  clearTimeout(state.detailTimer);
+  state.detailTimer = setTimeout(async () => {
+    if (state.timer || state.inFlight) return scheduleDetails();  // still typing
+    const body = await analyseText(DETAIL_PARTS);
+    if (body) applyDetails(body);
+  }, DETAIL_PAUSE_MS);
 }
 
 function onChange(text) {
@@ -78,11 +118,13 @@ function onChange(text) {
   }
 }
 
-function showCursorLayer(line) {
+/** Highlight the row and box of the layer at `line` and show its explain lines (`redraw`:
+ * even when it is the layer already shown, after new rows, picture or lines arrived). */
+function showCursorLayer(line, redraw = false) {
   const entry = entryLineAt(state.view.state.doc, line);
   const row = entry ? state.rows.get(entry) : null;
   const name = row ? row.name : null;
-  if (name === state.currentName) return;
+  if (name === state.currentName && !redraw) return;
   state.currentName = name;
   highlightRow($("summary"), name);
   highlightNode($("graph"), name);
@@ -131,7 +173,8 @@ async function openDocument(key) {
   if (draft && draft.text !== body.text && !zoo) state.doc.version = draft.baseVersion;
   $("file-name").textContent = zoo ? `${key.slice(4)} (zoo)` : body.path;
   $("save").disabled = zoo;
-  state.lastStart = -Infinity;  // analyse the new text at once
+  state.lastStart = -Infinity;  // analyse the new text at once, with its picture
+  state.parts = ALL_PARTS;
   if (state.view) {
     replaceText(state.view, text);  // onChange analyses it
   } else {
