@@ -12,7 +12,8 @@ from typing import Any
 
 from archspec.train.annotations.source_schema import OBJECT_SOURCES
 
-TASKS = ("classification", "multilabel", "regression", "segmentation", "keypoints")
+TASKS = ("classification", "multilabel", "regression", "segmentation", "keypoints", "detection",
+         "instance_segmentation")
 BUILTINS = ("digits", "shapes")
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
