@@ -243,6 +243,7 @@ def screenshot_editor(driver: webdriver.Chrome) -> None:
     type_keys(driver, Keys.BACKSPACE)
     wait(driver, lambda d: underlined_lines(d) == [25])
     driver.find_element(By.CSS_SELECTOR, "#summary tr[data-name=c3]").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#graph:not(.stale) g.node.current"))
     driver.save_screenshot(str(ROOT / "docs" / "studio-editor.png"))
 
 

@@ -65,7 +65,7 @@ export function renderTotals(element, summary, partial) {
   }
   parts.push(`· ${formatCount(macs)} MACs (${shortCount(macs)})`);
   if (summary.param_bytes !== undefined) parts.push(`· weights ${shortBytes(summary.param_bytes)}`);
-  if (summary.output_shapes) parts.push(`· output ${summary.output_shapes.map(formatShape).join(", ")}`);
+  if (summary.output_shapes && !partial) parts.push(`· output ${summary.output_shapes.map(formatShape).join(", ")}`);
   element.textContent = (partial ? "up to the first error: " : "") + parts.join(" ");
   element.classList.toggle("partial", Boolean(partial));
 }
