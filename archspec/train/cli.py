@@ -207,7 +207,7 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 
     run, cfg, model, path = _open_run(run_dir, which)
     source = parse_data_flag(data, spec_source=cfg.data.source) if data else None
-    if cfg.task == "detection":
+    if cfg.task in ("detection", "instance_segmentation"):
         from archspec.train.detection.predict import evaluate_detection, evaluation_lines
         part, scores = evaluate_detection(run, cfg, model, source)
         click.echo(json.dumps(scores, indent=2) if as_json else "\n".join(evaluation_lines(part, scores)))
@@ -244,7 +244,7 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     from archspec.train.mask_png import write_mask
 
     run, cfg, model, _ = _open_run(run_dir, which)
-    if cfg.task == "detection":
+    if cfg.task in ("detection", "instance_segmentation"):
         _predict_boxes(run, cfg, model, images, pictures_dir, as_json, force)
         return
     if masks_dir and cfg.task != "segmentation":

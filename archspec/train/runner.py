@@ -68,11 +68,11 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
 def _session(cfg: TrainConfig, runtime: Any, factory: ModelFactory, locate: Callable,
              head: Any) -> tuple[Session, list[Any]]:
     """The task's session and its own callbacks (a detection head's mAP)."""
-    if head is None and cfg.task == "detection":
-        raise UserError("train.task: detection needs the spec's head: section", "add head: {type: detection, "
+    if head is None and cfg.task in ("detection", "instance_segmentation"):
+        raise UserError(f"train.task: {cfg.task} needs the spec's head: section", "add head: {type: detection, "
                         "levels: [...], classes: C, anchors: [...]} naming the model's grid outputs", locate(("train",
                                                                                                                "task")))
-    if head is None or cfg.task != "detection":
+    if head is None or cfg.task not in ("detection", "instance_segmentation"):
         return prepare_session(cfg, runtime, factory, locate), []
     from archspec.train.detection.session import prepare_detection_session
     return prepare_detection_session(cfg, runtime, factory, locate, head)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from archspec.train.instances import rle
-from tests.train.train_testkit import restore_tf_state  # noqa: F401  (autouse fixture)
+from train_testkit import restore_tf_state  # noqa: F401  (autouse fixture)
 
 tf = pytest.importorskip("tensorflow")
 

@@ -7,7 +7,7 @@ the class, -1 for padding), so the assignment runs inside the loss, in the compi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class ObjectPipeline:
     shuffle: bool = False
     augment: Sequence[Any] = ()
     max_objects: int = 100
+    pack: Optional[Callable[[Any], tuple[Any, ...]]] = None  # D1's targets -> one per output (instances: masks too)
 
     @property
     def size(self) -> int:
@@ -60,10 +61,13 @@ class ObjectPipeline:
         stream = self.raw(first_epoch, augment=True)
         if steps is not None:
             stream = stream.take(steps)
-        return stream.repeat(epochs - first_epoch).map(lambda x, t: (x, packed_targets(t, self.levels)))
+        return stream.repeat(epochs - first_epoch).map(lambda x, t: (x, self.targets(t)))
 
     def evaluate(self) -> Any:
-        return self.raw().map(lambda x, t: (x, packed_targets(t, self.levels)))
+        return self.raw().map(lambda x, t: (x, self.targets(t)))
+
+    def targets(self, targets: Any) -> tuple[Any, ...]:
+        return self.pack(targets) if self.pack is not None else packed_targets(targets, self.levels)
 
 
 def split_object_data(cfg: TrainConfig, input_shape: tuple[int, int, int], levels: int, task: str = "detection"

@@ -107,7 +107,7 @@ def evaluate_detection(run: RunDir, cfg: Any, model: Any, data: dict[str, Any] |
     if data is not None:
         from dataclasses import replace
         cfg = cfg.replace(data=replace(cfg.data, source=data, validation=None, validation_split=0.0))
-    train, validation = split_object_data(cfg, input_shape, len(head.levels))  # type: ignore[arg-type]
+    train, validation = split_object_data(cfg, input_shape, len(head.levels), cfg.task)  # type: ignore[arg-type]
     part: ObjectPipeline | None = train if data is not None else validation
     if part is None:
         raise UserError("the run has no validation data to evaluate on", "pass --data SOURCE")
@@ -125,7 +125,11 @@ def evaluation_lines(part: Any, scores: dict[str, Any]) -> list[str]:
     lines = [f"data: {part.data.description}, {part.size} images",
              f"box mAP@[.5:.95] {scores['map']:.4f}, mAP@.5 {scores['map50']:.4f} "
              "(pycocotools COCOeval, bbox, model-input pixels)"]
-    return lines + [f"  {name}: AP@[.5:.95] {ap:.4f}" for name, ap in scores["per_class"].items()]
+    lines += [f"  {name}: AP@[.5:.95] {ap:.4f}" for name, ap in scores["per_class"].items()]
+    if "mask" in scores:  # instance segmentation: the same detections' masks
+        from archspec.train.instances.evaluation import mask_lines
+        lines += mask_lines(scores["mask"])
+    return lines
 
 
 def write_predictions(run: RunDir, cfg: Any, model: Any, images: Sequence[str], out_dir: str | None,
@@ -139,8 +143,11 @@ def write_predictions(run: RunDir, cfg: Any, model: Any, images: Sequence[str], 
     for path in [listing, *(target / f"{Path(i).stem}.detections.png" for i in images)]:
         check_output(path, images, force)
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
-    rows = predict_files(model, run_head(run), cfg.detection, images, summary.get("class_names") or [],
-                         summary.get("category_ids") or [], target)
+    find = predict_files
+    if cfg.task == "instance_segmentation":  # each instance's mask drawn in its own colour, and as RLE
+        from archspec.train.instances.predict import predict_instance_files as find
+    rows = find(model, run_head(run), cfg.detection, images, summary.get("class_names") or [],
+                summary.get("category_ids") or [], target, PREDICT_THRESHOLD)
     run_json = {"images": list(images), "score_threshold": PREDICT_THRESHOLD, "detections": rows}
     import json
     listing.write_text(json.dumps(run_json, indent=1) + "\n", encoding="utf-8")

@@ -26,8 +26,9 @@ Locator = Callable[[tuple], "Location | None"]
 
 
 def check_model_outputs(model: Any, head: Head) -> None:
-    """The Keras model's outputs must be the head's levels, in the spec's order."""
-    shapes = [tuple(int(d) for d in out.shape[1:]) for out in model.outputs]
+    """The Keras model's outputs must be the head's levels, in the spec's order (and its prototypes)."""
+    shapes = [tuple(int(d) for d in out.shape[1:]) for name, out in zip(model.output_names, model.outputs)
+              if name != head.prototypes]
     want = [(lv.grid[0], lv.grid[1], lv.channels) for lv in head.levels]
     if shapes != want:
         raise UserError(f"a {head.type} model's outputs must be its head's levels {', '.join(lv.name for lv in head.levels)} "
@@ -45,16 +46,21 @@ def prepare_detection_session(cfg: TrainConfig, runtime: Runtime, factory: Calla
         model = factory()
     check_model_outputs(model, head)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    train, validation = split_object_data(cfg, input_shape, len(head.levels))  # type: ignore[arg-type]
+    train, validation = split_object_data(cfg, input_shape, len(head.levels), cfg.task)  # type: ignore[arg-type]
     for part in filter(None, (train, validation)):
         check_classes(part.data, head.classes)
     steps = min(cfg.steps_per_epoch or train.batches_per_epoch(), train.batches_per_epoch())
     spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
+    losses = head_losses(head, cfg.detection)
+    if head.prototypes:
+        from archspec.train.instances.training import prepare_instances
+        losses = prepare_instances(model, head, cfg.task, cfg.detection, losses, (train, validation))
     with runtime.strategy.scope():
-        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate), loss=head_losses(head, cfg.detection),
+        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate), loss=losses,
                       jit_compile=cfg.jit_compile, steps_per_execution=spe)
         model.optimizer.build(model.trainable_variables)
-    monitor = cfg.monitor or ("val_map" if validation is not None else "loss")
+    best = "val_mask_map" if cfg.task == "instance_segmentation" else "val_map"
+    monitor = cfg.monitor or (best if validation is not None else "loss")
     bundle = DataBundle(train, validation, object_summary(cfg, train, validation))  # type: ignore[arg-type]
     callbacks = [map_callback_for(model, head, cfg, validation)] if validation is not None else []
     return Session(cfg, runtime, model, bundle, steps, spe, None, monitor), callbacks
@@ -71,7 +77,11 @@ def box_map(model: Any, head: Head, cfg: TrainConfig, part: ObjectPipeline) -> A
     from archspec.train.instances.evaluation import InstanceMap
 
     truth = coco_ground_truth(part.data, part.input_shape, part.indices)
-    return InstanceMap(detector(model, head, cfg.detection), part.raw, truth, part.data.image_ids,
+    find = detector(model, head, cfg.detection)
+    if cfg.task == "instance_segmentation":  # the same detections, each with its mask
+        from archspec.train.instances.training import instance_detector
+        find = instance_detector(model, head, cfg.detection)
+    return InstanceMap(find, part.raw, truth, part.data.image_ids,
                        [int(c.id) for c in part.data.categories])
 
 

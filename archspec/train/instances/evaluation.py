@@ -80,6 +80,18 @@ def epoch_logs(scores: Mapping[str, Any]) -> dict[str, float]:
     return logs
 
 
+def mask_lines(scores: Mapping[str, Any]) -> list[str]:
+    """What `archspec evaluate` prints of the masks' AP.
+
+    >>> print("\\n".join(mask_lines({"map": 0.4, "map50": 0.7, "per_class": {"circle": 0.5}})))
+    mask mAP@[.5:.95] 0.4000, mAP@.5 0.7000 (pycocotools COCOeval, segm, model-input pixels)
+      circle: mask AP@[.5:.95] 0.5000
+    """
+    return [f"mask mAP@[.5:.95] {scores['map']:.4f}, mAP@.5 {scores['map50']:.4f} "
+            "(pycocotools COCOeval, segm, model-input pixels)",
+            *(f"  {name}: mask AP@[.5:.95] {ap:.4f}" for name, ap in scores["per_class"].items())]
+
+
 def map_callback(evaluation: InstanceMap) -> Any:
     """A Keras callback adding :func:`epoch_logs` to each epoch's logs."""
     import keras

@@ -3,7 +3,7 @@ tinted in its own colour over the image, with its box and a "class score" label.
 
 Colours step round the hue circle by the golden angle, so neighbouring instances differ
 however many there are. Small images (the models here see 64x64) are enlarged by a whole
-factor first, pixel for pixel, so that the labels stay legible.
+factor first, pixel for pixel, so that the labels stay legible (as detection's pictures are).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from archspec.train.rundir import atomic_write
 
-MIN_SIDE = 320   # pictures are enlarged to at least this many pixels on their longer side
+MIN_SIDE = 320   # pictures are enlarged to at least this many pixels on their shorter side
 ALPHA = 0.5      # how much of a masked pixel is the instance's colour
 
 
@@ -32,12 +32,12 @@ def instance_colour(index: int) -> tuple[int, int, int]:
 
 
 def enlargement(height: int, width: int) -> int:
-    """The whole factor that brings the longer side to at least :data:`MIN_SIDE`.
+    """The whole factor that brings the shorter side to at least :data:`MIN_SIDE`.
 
-    >>> enlargement(64, 64), enlargement(480, 640)
-    (5, 1)
+    >>> enlargement(64, 64), enlargement(40, 56), enlargement(480, 640)
+    (5, 8, 1)
     """
-    return max(1, math.ceil(MIN_SIDE / max(height, width, 1)))
+    return max(1, math.ceil(MIN_SIDE / max(min(height, width), 1)))
 
 
 def overlay_instances(image: np.ndarray, masks: np.ndarray, boxes: np.ndarray, labels: Sequence[str]) -> np.ndarray:

@@ -4,11 +4,12 @@ image's prototypes, upsampled to the input and cropped to the box.
 
 Masks come out in model-input pixels (what the COCO ground truth of validation uses);
 :func:`masks_to_image` takes them back through the letterbox to the original image's pixels
-for `archspec predict`.
+for `archspec predict` (:func:`predict_instance_files`).
 """
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -80,3 +81,41 @@ def masks_to_image(masks: np.ndarray, letterbox: Any, size: tuple[int, int]) -> 
     rows = np.clip(np.floor((np.arange(size[0]) + 0.5) * letterbox.scale + letterbox.pad_y), 0, height - 1)
     cols = np.clip(np.floor((np.arange(size[1]) + 0.5) * letterbox.scale + letterbox.pad_x), 0, width - 1)
     return masks[:, rows.astype(int)][:, :, cols.astype(int)]
+
+
+def predict_instance_files(model: Any, head: Any, settings: dict[str, Any], paths: Sequence[str],
+                           class_names: Sequence[str], category_ids: Sequence[int], out_dir: Path,
+                           threshold: float) -> list[dict[str, Any]]:
+    """Detect and segment each image file; write ``STEM.detections.png`` (each instance tinted in
+    its own colour, with its box and label, over the image at its own size); return COCO-style
+    results in the image's pixels, each with its mask as a compressed RLE (``segmentation``)."""
+    from archspec.errors import UserError
+    from archspec.train.annotations.image_files import read_image
+    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
+    from archspec.train.instances.overlay import write_overlay
+    from archspec.train.instances.rle import encode
+
+    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            image = read_image(Path(path), 3)
+        except FileNotFoundError:
+            raise UserError(f"no such file: {path}", "check the image path") from None
+        except OSError as exc:
+            raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
+        box = Letterbox.fit(image.shape[:2], (height, width))
+        pixels = letterbox_image(image if channels == 3 else image.mean(-1, keepdims=True), (height, width), box)
+        found = detect_instances(model, pixels[None], head, settings, score_threshold=threshold)[0]
+        boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
+        masks = masks_to_image(found.masks, box, image.shape[:2])
+        names = [class_names[int(k)] if int(k) < len(class_names) else str(int(k)) for k in found.classes]
+        picture = write_overlay(Path(out_dir) / f"{Path(path).stem}.detections.png", image, masks, boxes,
+                                [f"{n} {s:.2f}" for n, s in zip(names, found.scores)])
+        for b, s, k, n, m in zip(boxes, found.scores, found.classes, names, masks):
+            x1, y1, x2, y2 = (round(float(v), 2) for v in b)
+            rows.append({"image": str(path), "category_id": int(category_ids[int(k)]) if category_ids else int(k),
+                         "class": n, "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
+                         "score": round(float(s), 4), "area": int(m.sum()), "segmentation": encode(m),
+                         "picture": str(picture)})
+    return rows

@@ -67,6 +67,32 @@ def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
     model.compute_loss = compute_loss
 
 
+def prepare_instances(model: Any, head: Any, task: str, settings: dict[str, Any], level_losses: Sequence[Any],
+                      pipelines: Sequence[Any]) -> list[Any]:
+    """Fit a detection session to a head with prototypes; returns the losses ``compile`` takes.
+
+    ``task: instance_segmentation`` adds the mask loss and gives the prototypes output the masks
+    as its target; ``task: detection`` on such a head trains the boxes alone (the prototypes
+    output is left untrained). ``pipelines``: the ``ObjectPipeline`` splits, told how to pack.
+    """
+    from archspec.errors import UserError
+    from archspec.train.detection.data import packed_targets
+
+    if task == "instance_segmentation" and not head.prototypes:
+        raise UserError("train.task: instance_segmentation needs a head with prototype masks",
+                        "set head.type: instance_segmentation and head.prototypes: the (H/4, W/4, M) output")
+    names = list(model.output_names)
+    if task == "instance_segmentation":
+        attach_mask_loss(model, head, settings)
+        pack = lambda t: training_targets(names, head, t, packed_targets(t, 1)[0])  # noqa: E731
+    else:
+        pack = lambda t: tuple(packed_targets(t, len(names)))  # noqa: E731  (the prototypes' is unused)
+    for pipeline in pipelines:
+        if pipeline is not None:
+            pipeline.pack = pack
+    return output_losses(names, head, level_losses) if head.prototypes else list(level_losses)
+
+
 def instance_detector(model: Any, head: Any, settings: dict[str, Any]) -> Callable[[np.ndarray], list[Any]]:
     """A batch of images -> each image's detections with masks (thresholds from train.detection)."""
     return lambda images: detect_instances(model, images, head, settings, batch_size=len(images))

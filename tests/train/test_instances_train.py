@@ -1,0 +1,164 @@
+"""Instance segmentation end to end through the real ``archspec`` group, on a tiny YOLACT-style
+model and a tiny builtin:shapes: train (box and mask mAP in the history, metrics.json and the
+curves; best.keras by val_mask_map), the saved model loads back as the spec's own, and the
+callback's mask mAP equals pycocotools run directly on the same predictions."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from train_testkit import restore_tf_state, write_png  # noqa: F401
+
+TINY = """archspec: 1
+name: tiny-segmenter
+description: two levels of a YOLO-style head with 4 mask coefficients, prototypes at stride 4
+input: [32, 32, 3]
+layers:
+  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
+  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
+    name: s4
+  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
+    name: s8
+  - Conv2D: {filters: 24, kernel_size: 1}
+    name: p3
+  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
+    inputs: s8
+  - Conv2D: {filters: 24, kernel_size: 1}
+    name: p4
+  - Conv2D: {filters: 4, kernel_size: 1}
+    name: protos
+    inputs: s4
+outputs: [p3, p4, protos]
+head:
+  type: instance_segmentation
+  levels: [p3, p4]
+  classes: 3
+  prototypes: protos
+  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
+train:
+  task: instance_segmentation
+  data: {source: {builtin: shapes, samples: 24, size: 32}, batch_size: 8, validation_split: 0.25}
+  epochs: 1
+  deterministic: false
+"""
+
+
+def _cli(*args: str) -> Any:
+    from archspec.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("instances")
+    spec = folder / "tiny.yaml"
+    spec.write_text(TINY)
+    out = folder / "run"
+    result = _cli("train", str(spec), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "val_mask_map50" in result.stdout
+    return out
+
+
+def test_train_records_box_and_mask_map(run: Path) -> None:
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["monitor"] == "val_mask_map"
+    for name in ("map", "mask_map"):
+        assert 0.0 <= metrics[f"val_{name}"] <= metrics[f"val_{name}50"] <= 1.0
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {"loss", "p3_loss", "p4_loss", "val_loss", "val_map", "val_map50", "val_mask_map",
+            "val_mask_map50"} <= set(rows[0])
+    assert (run / "curves.png").is_file() and (run / "best.keras").is_file()
+
+
+def test_saved_model_is_the_specs_and_its_mask_map_is_pycocotools(run: Path) -> None:
+    """The callback's numbers, recomputed: the saved model's detections with masks scored by
+    COCOeval directly (segm), on the run's validation images."""
+    import keras
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    from pycocotools import mask as mask_api
+
+    from archspec.api import compile_spec
+    from archspec.train.annotations import load_objects
+    from archspec.train.annotations.dataset import object_dataset
+    from archspec.train.annotations.ground_truth import coco_ground_truth
+    from archspec.train.instances.predict import detect_instances
+    from archspec.train.pipeline import validation_mask
+
+    model = keras.saving.load_model(run / "last.keras", compile=False)
+    assert model.output_names == ["p3", "p4", "protos"] and not hasattr(type(model), "mask_loss")
+    head = compile_spec(run / "spec.yaml").head
+    data = load_objects({"builtin": "shapes", "samples": 24, "size": 32}, "instance_segmentation")
+    indices = np.flatnonzero(validation_mask(24, 0.25, 0))
+    images = np.concatenate([x for x, _ in object_dataset(data, (32, 32, 3), 8, indices=indices)])
+    results = []
+    for index, found in zip(indices, detect_instances(model, images, head, {})):
+        for box, score, k, mask in zip(found.boxes, found.scores, found.classes, found.masks):
+            rle = mask_api.encode(np.asfortranarray(mask.astype(np.uint8)))
+            results.append({"image_id": data.image_ids[index], "category_id": data.categories[int(k)].id,
+                            "score": float(score), "segmentation": {"size": rle["size"],
+                                                                    "counts": rle["counts"].decode()}})
+    truth = COCO()
+    truth.dataset = {"info": {}, **coco_ground_truth(data, (32, 32, 3), indices)}
+    truth.createIndex()
+    evaluation = COCOeval(truth, truth.loadRes(results), "segm")
+    evaluation.params.imgIds = [data.image_ids[i] for i in indices]
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["val_mask_map"] == pytest.approx(max(0.0, evaluation.stats[0]), abs=1e-9)
+    assert metrics["val_mask_map50"] == pytest.approx(max(0.0, evaluation.stats[1]), abs=1e-9)
+
+
+def test_predict_overlays_instances_and_writes_rle_in_image_pixels(run: Path, tmp_path: Path) -> None:
+    from PIL import Image
+    from pycocotools import mask as mask_api
+
+    from archspec.api import compile_spec
+    from archspec.train.inference import load_run_model
+    from archspec.train.instances.predict import predict_instance_files
+    from archspec.train.rundir import RunDir
+
+    image = tmp_path / "scene.png"
+    write_png(image, np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    result = _cli("predict", str(run), str(image), "--pictures-dir", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    listing = json.loads((tmp_path / "out" / "detections.json").read_text())
+    assert listing["images"] == [str(image)]
+    with Image.open(tmp_path / "out" / "scene.detections.png") as picture:
+        assert picture.size == (56 * 8, 40 * 8) and picture.mode == "RGB"
+    # Every box the model has (threshold 0), to see masks mapped back through the letterbox.
+    model = load_run_model(RunDir(run), run / "last.keras")
+    rows = predict_instance_files(model, compile_spec(run / "spec.yaml").head, {"max_detections": 5}, [str(image)],
+                                  ["circle", "square", "triangle"], [1, 2, 3], tmp_path, 0.0)
+    assert len(rows) == 5
+    for row in rows:
+        rle = row["segmentation"]
+        assert rle["size"] == [40, 56] and int(mask_api.area(rle)) == row["area"]
+        mask = mask_api.decode(rle)
+        x, y, w, h = row["bbox"]
+        ys, xs = np.nonzero(mask)
+        if len(xs):  # a mask lies inside its box (to the pixel the letterbox's rounding allows)
+            assert xs.min() >= np.floor(x) - 1 and xs.max() <= x + w + 1
+            assert ys.min() >= np.floor(y) - 1 and ys.max() <= y + h + 1
+
+
+def test_evaluate_prints_box_and_mask_map(run: Path) -> None:
+    result = _cli("evaluate", str(run))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("box mAP@[.5:.95] ") and lines[5].startswith("mask mAP@[.5:.95] ")
+    assert [line.split(":")[0].strip() for line in lines[6:]] == ["circle", "square", "triangle"]
+    scores = json.loads(_cli("evaluate", str(run), "--json").output)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert scores["mask"]["map50"] == pytest.approx(metrics["val_mask_map50"], abs=1e-6)
