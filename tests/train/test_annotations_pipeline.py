@@ -166,6 +166,17 @@ def test_object_dataset_pads_batches_and_repeats_by_seed(shapes: Any) -> None:
                              targets["masks"][b, :count]))
 
 
+def test_images_without_objects_are_batched_with_padding_only(tmp_path: Any) -> None:
+    from test_annotations_data import _write_yolo
+
+    root = _write_yolo(tmp_path, {"one": "1 0.1 0.1 0.9 0.1 0.9 0.9 0.1 0.9\n"})  # two images have no label file
+    data = load_objects({"yolo": str(root)}, "instance_segmentation")
+    augment = [{"RandomFlip": {"mode": "horizontal"}}, {"RandomZoom": {"height_factor": 0.3}}]
+    _, targets = next(iter(object_dataset(data, (16, 16, 3), 3, augment, max_objects=2)))
+    assert targets["classes"].numpy().tolist() == [[-1, -1], [1, -1], [-1, -1]]
+    assert targets["masks"].numpy()[[0, 2]].sum() == 0 and targets["masks"].numpy()[1, 0].sum() > 0
+
+
 def test_max_objects_keeps_the_largest(poses: Any) -> None:
     objects = poses.objects(next(i for i in range(12) if len(poses.objects(i)) >= 3))
     padded = pad_targets(objects, 2, (40, 40), poses)

@@ -160,7 +160,7 @@ def _move_objects(objects: ImageObjects, moved: tuple[float, float, float, float
     if masks is not None:
         masks = np.stack([_warp(m, moved, 0.0, "nearest") for m in masks]).astype(np.uint8) \
             if len(masks) else masks
-        keep &= masks.reshape(len(masks), -1).any(axis=1)
+        keep &= masks.any(axis=(1, 2))
     keypoints = objects.keypoints
     if keypoints is not None:
         keypoints = _move_keypoints(keypoints, moved, size, flip_pairs)

@@ -94,6 +94,8 @@ def letterbox_masks(masks: np.ndarray | None, box: Letterbox, input_size: tuple[
     """(N, h, w) 0/1 masks to the input: resized as coverage, kept where at least half covered."""
     if masks is None:
         return None
+    if not len(masks):
+        return np.zeros((0, *input_size), np.uint8)
     if masks.shape[1:] == tuple(input_size) and box.scale == 1.0:
         return masks
     return np.stack([_resize_plane(m.astype(np.float32), box, input_size, 0.0) >= 0.5 for m in masks]
