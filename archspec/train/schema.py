@@ -148,6 +148,9 @@ DETECTION_SCHEMA: dict[str, Any] = {
         "objectness_weight": {"type": "number", "minimum": 0,
                               "description": "weight of the objectness BCE (default 1.0)"},
         "class_weight": {"type": "number", "minimum": 0, "description": "weight of the class BCE (default 0.5)"},
+        "mask_weight": {"type": "number", "minimum": 0,
+                        "description": "instance_segmentation: weight of the mask BCE, averaged over every "
+                                       "match of every level (default 0.15, YOLOv5-seg's 0.05 on each of 3 levels)"},
     },
 }
 
