@@ -112,3 +112,13 @@ def test_nms_is_per_class() -> None:
     assert found.indices.tolist() == [0, 2, 3], "the overlapping box of another class stays"
     assert found.classes.tolist() == [0, 1, 0]
     assert len(select(boxes, scores, score_threshold=0.85)) == 1
+
+
+def test_an_anchor_free_head_is_refused_for_training_by_name() -> None:
+    from archspec.errors import UserError
+    from archspec.heads.head import example_head
+    from archspec.train.detection.loss import head_losses
+
+    assert len(head_losses(example_head(), {})) == 2
+    with pytest.raises(UserError, match="this head is anchor-free"):
+        head_losses(example_head(anchors=False), {})

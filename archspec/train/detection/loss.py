@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
+from archspec.errors import UserError
 from archspec.train.detection.assign import match_level
 from archspec.train.detection.boxes import ciou
 
@@ -96,6 +97,10 @@ class LevelLoss(keras.losses.Loss):
 
 def head_losses(head: Any, settings: dict[str, Any]) -> list[LevelLoss]:
     """One LevelLoss per level of ``head`` (an ``archspec.heads.head.Head``), weights from train.detection."""
+    if head.anchor_free:
+        raise UserError("archspec trains heads with anchors (YOLOv5's assignment); this head is anchor-free",
+                        "give head.anchors, one list of [width, height] per level, and A x (5 + C) channels per "
+                        "level; anchor-free heads are checked and summarised but not trained")
     levels = len(head.levels)
     weights = {key: float(settings.get(key, default)) * 3.0 / levels for key, default in DEFAULT_WEIGHTS.items()}
     return [LevelLoss(lv.grid, lv.stride, lv.anchors, head.classes, level_balance(i, levels),
