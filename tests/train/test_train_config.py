@@ -75,8 +75,10 @@ def test_missing_source_says_how_to_give_one() -> None:
 
 
 def test_unknown_task_names_the_choices() -> None:
-    with pytest.raises(SpecErrors, match="'train.task' must be one of classification, multilabel"):
-        resolve_config({"task": "detection", "data": {"source": {"builtin": "digits"}}})
+    with pytest.raises(SpecErrors, match="'train.task' must be one of classification, multilabel, regression, "
+                                         "segmentation, keypoints, detection, instance_segmentation; "
+                                         "received: 'tracking'"):
+        resolve_config({"task": "tracking", "data": {"source": {"builtin": "digits"}}})
 
 
 @pytest.mark.parametrize("text, expected", [
