@@ -141,6 +141,7 @@ function jumpToName(name) {
 
 async function save(force = false) {
   const doc = state.doc;
+  if (!state.writable) return setStatus("this session's files are read-only", "error");
   if (!doc.path) return setStatus(`a zoo spec is not a file: start one with \`archspec new ${doc.key.slice(4)} -o FILE\``, "error");
   const text = state.view.state.doc.toString();
   const {status, body} = await api.save(doc.path, text, doc.version, force);
@@ -172,7 +173,7 @@ async function openDocument(key) {
   const text = draft && draft.text !== body.text ? draft.text : body.text;
   if (draft && draft.text !== body.text && !zoo) state.doc.version = draft.baseVersion;
   $("file-name").textContent = zoo ? `${key.slice(4)} (zoo)` : body.path;
-  $("save").disabled = zoo;
+  $("save").disabled = zoo || !state.writable;
   state.lastStart = -Infinity;  // analyse the new text at once, with its picture
   state.parts = ALL_PARTS;
   if (state.view) {
@@ -206,6 +207,7 @@ function fileList(session) {
 }
 
 export async function startSpecPage(session) {
+  state.writable = session.writable !== false;  // the server says when its files are a record, not a draft
   fileList(session);
   $("save").onclick = () => save();
   $("summary").onclick = (event) => {
