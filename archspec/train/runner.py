@@ -74,6 +74,10 @@ def _session(cfg: TrainConfig, runtime: Any, factory: ModelFactory, locate: Call
                                                                                                                "task")))
     if head is None or cfg.task not in ("detection", "instance_segmentation"):
         return prepare_session(cfg, runtime, factory, locate), []
+    if cfg.task == "instance_segmentation" and not head.prototypes:
+        raise UserError("train.task: instance_segmentation needs a head with prototype masks; this head is "
+                        f"type: {head.type}", "set head.type: instance_segmentation and head.prototypes: the "
+                        "(H/4, W/4, M) output holding M prototype masks", locate(("train", "task")))
     from archspec.train.detection.session import prepare_detection_session
     return prepare_detection_session(cfg, runtime, factory, locate, head)
 

@@ -88,7 +88,7 @@ def test_saved_model_is_the_specs_and_its_mask_map_is_pycocotools(run: Path) -> 
     from pycocotools import mask as mask_api
 
     from archspec.api import compile_spec
-    from archspec.train.annotations import load_objects
+    from archspec.train.annotations.load import load_objects
     from archspec.train.annotations.dataset import object_dataset
     from archspec.train.annotations.ground_truth import coco_ground_truth
     from archspec.train.instances.predict import detect_instances
@@ -162,3 +162,18 @@ def test_evaluate_prints_box_and_mask_map(run: Path) -> None:
     scores = json.loads(_cli("evaluate", str(run), "--json").output)
     metrics = json.loads((run / "metrics.json").read_text())
     assert scores["mask"]["map50"] == pytest.approx(metrics["val_mask_map50"], abs=1e-6)
+
+
+def test_instance_segmentation_on_a_head_without_prototypes_is_refused_at_its_line(tmp_path: Path) -> None:
+    boxes_only = TINY.replace("  type: instance_segmentation\n", "  type: detection\n") \
+        .replace("  prototypes: protos\n", "").replace("outputs: [p3, p4, protos]", "outputs: [p3, p4]") \
+        .replace("  - Conv2D: {filters: 24, kernel_size: 1}", "  - Conv2D: {filters: 16, kernel_size: 1}") \
+        .replace("  - Conv2D: {filters: 4, kernel_size: 1}\n    name: protos\n    inputs: s4\n", "")
+    spec = tmp_path / "boxes.yaml"
+    spec.write_text(boxes_only)
+    result = _cli("train", str(spec), "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2
+    line = boxes_only.splitlines().index("  task: instance_segmentation") + 1
+    assert f"boxes.yaml:{line}:9: train.task: instance_segmentation needs a head with prototype masks; this " \
+           "head is type: detection" in result.output
+    assert not (tmp_path / "run" / "train_config.json").exists()

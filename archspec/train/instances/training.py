@@ -69,18 +69,15 @@ def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
 
 def prepare_instances(model: Any, head: Any, task: str, settings: dict[str, Any], level_losses: Sequence[Any],
                       pipelines: Sequence[Any]) -> list[Any]:
-    """Fit a detection session to a head with prototypes; returns the losses ``compile`` takes.
+    """Fit a detection session to a head with prototypes; returns the losses ``compile`` takes
+    (the runner has refused instance_segmentation on a head without prototypes).
 
     ``task: instance_segmentation`` adds the mask loss and gives the prototypes output the masks
     as its target; ``task: detection`` on such a head trains the boxes alone (the prototypes
     output is left untrained). ``pipelines``: the ``ObjectPipeline`` splits, told how to pack.
     """
-    from archspec.errors import UserError
     from archspec.train.detection.data import packed_targets
 
-    if task == "instance_segmentation" and not head.prototypes:
-        raise UserError("train.task: instance_segmentation needs a head with prototype masks",
-                        "set head.type: instance_segmentation and head.prototypes: the (H/4, W/4, M) output")
     names = list(model.output_names)
     if task == "instance_segmentation":
         attach_mask_loss(model, head, settings)
