@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from archspec.errors import Location, did_you_mean, shown
 from archspec.graph.names import NameRef, Ref
+from archspec.layers.catalog import LayerKind
 from archspec.spec.load import Document, PathKey
 
 Report = Callable[[str, str, Location], None]  # message, hint, where (a GRAPH-stage error)
@@ -130,3 +131,13 @@ def check_outputs(doc: Document, block: str, declared: Any, path: PathKey, repor
             continue
         names.append(name)
     return names
+
+
+def check_count(report: Report, kind: LayerKind, inputs: Sequence[Any], label: str, loc: Location) -> None:
+    """A layer given fewer or more inputs than its kind takes (no inputs: reported already)."""
+    lo, hi = kind.inputs
+    if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
+        want = f"at least {lo}" if hi is None else f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
+        hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
+                                                          "Concatenate to join several)"
+        report(f"{label} takes {want} input{'s' if lo > 1 or hi != 1 else ''} but receives {len(inputs)}", hint, loc)

@@ -1,29 +1,29 @@
 """Lowering: a checked document becomes the graph IR.
 
-Blocks are expanded, repeats unrolled, expressions evaluated, arguments checked against
-their kinds, shares applied (``sharing.py``), names resolved (``names.py``; forward references
-allowed), and nodes put in topological order. Every node keeps where it was written. Errors
+Blocks are expanded, repeats unrolled, expressions evaluated and arguments checked against
+their kinds (``arguments.py``), inputs bound (``bindings.py``), shares applied (``sharing.py``),
+names resolved (``names.py``; forward references allowed), and nodes put in topological order. Every node keeps where it was written. Errors
 are collected, not raised one by one.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import partial
 from typing import Any, Optional
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage, did_you_mean, shown
-from archspec.graph.bindings import block_inputs, check_declared, check_outputs, layer_inputs, written_inputs
+from archspec.graph.arguments import Arguments, is_shape
+from archspec.graph.bindings import (block_inputs, check_count, check_declared, check_outputs, layer_inputs,
+                                     written_inputs)
 from archspec.graph.ir import BlockInstance, Expectation, Graph, Node
-from archspec.graph.names import BlockOutputs, NameRef, Names, Ref
+from archspec.graph.names import BlockOutputs, NameRef, Names, Ref, snake_case
 from archspec.graph.sharing import Expected, Pending, ShareUse, Sharing
-from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter, shown_int, too_large
+from archspec.graph.size_limits import MAX_BLOCK_DEPTH, MAX_LAYERS, LayerCounter
 from archspec.graph.order import topological_order
 from archspec.layers.catalog import LayerKind, all_kinds
-from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document, PathKey
 from archspec.spec.schema import ENTRY_KEY_SCHEMAS, REQUIRED_PARAM
-from archspec.spec.validate import arguments_hint, check_args, check_nested
+from archspec.spec.validate import arguments_hint
 
 ENTRY_KEYS = tuple(ENTRY_KEY_SCHEMAS)  # the keys an entry may carry beside its layer key
 SHARE = "share"  # the entry key that applies a layer (or block instance) again, instead of a layer key
@@ -55,47 +55,30 @@ class _Lowering:
     expectations: list[Expected] = field(default_factory=list)
     globals: dict[str, Any] = field(default_factory=dict)
     counter: Optional[LayerCounter] = None
-    checked: dict[tuple, dict] = field(default_factory=dict)  # see _checked_args
-    arg_locs: dict[PathKey, dict[str, Location]] = field(default_factory=dict)
-    evaluated: dict[tuple[int, int], tuple[dict, dict, dict, tuple]] = field(default_factory=dict)  # _evaluated
-
-    # ------------------------------------------------------------ values
-    def subst(self, value: Any, env: dict[str, Any], path: PathKey) -> Any:
-        """Evaluate references and expressions inside a value, reporting at its place."""
-        if isinstance(value, dict):
-            return {k: self.subst(v, env, path + (k,)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.subst(v, env, path + (i,)) for i, v in enumerate(value)]
-        if is_expression(value):
-            try:
-                return evaluate(value, env)
-            except ExpressionError as exc:
-                self.error(f"in {shown(value, 100)}: {exc.message}", exc.hint or "fix the expression",
-                           self.doc.loc(path), Stage.ARGUMENTS)
-                return _Invalid(value)
-        return value
+    values: Arguments = field(init=False)
 
     def error(self, message: str, hint: str, loc: Location, stage: Stage = Stage.GRAPH) -> None:
         self.errors.append(SpecError(message, hint, loc, stage))
 
     def __post_init__(self) -> None:
         self.names = Names(frozenset(self._input_names()), lambda: {p.name for p in self.pending})
+        self.values = Arguments(self.doc, self.errors)
 
     # ------------------------------------------------------------ top level
     def run(self) -> Graph:
         data = self.doc.data
-        self.globals = self._vars(data.get("vars") or {})
+        self.globals = self.values.variables(data.get("vars") or {})
         self.blocks = self._block_defs(data.get("blocks") or {})
         self.counter = LayerCounter(self.kinds, {n: (b.params, b.layers) for n, b in self.blocks.items()},
                                     self.globals, ENTRY_KEYS, REQUIRED)
-        inputs, input_locs = self._inputs(data)
+        inputs, input_locs = self.values.input_shapes(data, self.globals)
         declared = self._input_names()  # known even when a shape failed, so errors do not cascade
         self.names.symbols[()] = {name: name for name in declared}
         first: Optional[Ref] = next(iter(declared)) if len(declared) == 1 else None
         last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
         outputs = self._outputs(data, last)
         Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs, self.expectations,
-                {n: b.inputs for n, b in self.blocks.items()}, self.error, self._check_count).apply(self.shares)
+                {n: b.inputs for n, b in self.blocks.items()}, self.error, partial(check_count, self.error)).apply(self.shares)
         nodes = self._nodes()
         self._check_block_outputs()
         if self.errors:
@@ -135,16 +118,6 @@ class _Lowering:
             if resolved[0]:
                 self.instances[path] = replace(self.instances[path], output=resolved[0])
 
-    def _vars(self, given: dict) -> dict[str, Any]:
-        env: dict[str, Any] = {}
-        for name, value in given.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(name)):
-                self.error(f"invalid var name {shown(name)}", "use letters, digits and '_'",
-                           self.doc.key_loc(("vars", name)), Stage.STRUCTURE)
-                continue
-            env[name] = self.subst(value, env, ("vars", name))
-        return env
-
     def _block_defs(self, given: dict) -> dict[str, _Block]:
         blocks = {}
         for name, body in given.items():
@@ -157,27 +130,6 @@ class _Lowering:
             blocks[name] = _Block(name, dict(body.get("params") or {}), body["layers"], ("blocks", name), declared,
                                   outputs)
         return blocks
-
-    def _inputs(self, data: dict) -> tuple[dict[str, tuple], dict[str, Location]]:
-        given = {"input": data["input"]} if "input" in data else dict(data["inputs"])
-        shapes, locs = {}, {}
-        for name, shape in given.items():
-            path = ("input",) if "input" in data else ("inputs", name)
-            value = self.subst(shape, self.globals, path)
-            if isinstance(value, list) and any(isinstance(v, _Invalid) for v in value):
-                continue  # the expression's own error says what is wrong
-            big = too_large(value)
-            if big is not None:
-                where = path + (value.index(big),) if isinstance(value, list) and big in value else path
-                self.error(f"input '{name}' has a size ({shown_int(big)}) larger than 2**63 - 1, the largest "
-                           "TensorFlow can hold", "use a smaller size", self.doc.loc(where), Stage.ARGUMENTS)
-                continue
-            if not _is_shape(value):
-                self.error(f"input '{name}' has shape {shown(value)}", "sizes must be positive integers or null",
-                           self.doc.loc(path), Stage.ARGUMENTS)
-                continue
-            shapes[name], locs[name] = tuple(value), self.doc.loc(path)
-        return shapes, locs
 
     def _outputs(self, data: dict, last: Optional[Ref]) -> list[Ref]:
         given = data.get("outputs")
@@ -207,7 +159,7 @@ class _Lowering:
         inputs = self._entry_inputs(entry, type_name, path, scope, previous)
         if inputs is None:
             return previous
-        repeat = self.subst(entry.get("repeat", 1), env, path + ("repeat",))
+        repeat = self.values.subst(entry.get("repeat", 1), env, path + ("repeat",))
         if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
             self.error(f"repeat must be an integer >= 0; received: {shown(repeat)}", "fix repeat",
                        self.doc.loc(path + ("repeat",)), Stage.ARGUMENTS)
@@ -290,8 +242,8 @@ class _Lowering:
             table[name] = out  # type: ignore[assignment]
             self.names.symbol_locs[(scope, name)] = self.doc.loc(path + ("name",))
         if "expect" in entry and out is not None:
-            shape = self.subst(entry["expect"], env, path + ("expect",))
-            if _is_shape(shape):
+            shape = self.values.subst(entry["expect"], env, path + ("expect",))
+            if is_shape(shape):
                 self.expectations.append(Expected(scope, out, tuple(shape), self.doc.loc(path + ("expect",))))
 
     def _too_many_layers(self, entry: dict, type_name: str, env: dict[str, Any], stack: list[str], repeat: int,
@@ -334,7 +286,7 @@ class _Lowering:
                        given_names: set, counters: dict[str, int]) -> str:
         if name is not None:  # with repeat: present, NAME_1..NAME_n whatever n is, so names stay put as n changes
             return f"{name}_{k + 1}" if numbered else name
-        base = _snake(type_name)
+        base = snake_case(type_name)
         while True:
             counters[base] = counters.get(base, 0) + 1
             candidate = f"{base}_{counters[base]}"
@@ -345,79 +297,13 @@ class _Lowering:
                local: str, inputs: list[Ref], loc: Location) -> Optional[str]:
         full = "/".join(scope + (local,))
         label = f"{kind.name} '{full}'"
-        checked = self._checked_args(kind, given, path, env, label, loc)
+        checked = self.values.checked_args(kind, given, path, env, label, loc)
         if checked is None:
             return full  # the problem is already reported
         full_args, arg_locs = checked
-        self._check_count(kind, inputs, label, loc)
+        check_count(self.error, kind, inputs, label, loc)
         self.pending.append(Pending(full, kind, full_args, list(inputs), loc, arg_locs, scope))
         return full
-
-    def _check_count(self, kind: LayerKind, inputs: list[Ref], label: str, loc: Location) -> None:
-        lo, hi = kind.inputs
-        if inputs and (len(inputs) < lo or (hi is not None and len(inputs) > hi)):
-            want = f"at least {lo}" if hi is None else f"exactly {lo}" if lo == hi else f"{lo} to {hi}"
-            hint = "list them: inputs: [a, b]" if lo > 1 else "give one input (use a merge layer such as Add or " \
-                                                              "Concatenate to join several)"
-            self.error(f"{label} takes {want} input{'s' if lo > 1 or hi != 1 else ''} but receives {len(inputs)}",
-                       hint, loc)
-
-    def _checked_args(self, kind: LayerKind, given: dict, path: PathKey, env: dict[str, Any], label: str,
-                      loc: Location) -> Optional[tuple[dict, dict]]:
-        """A layer's arguments with defaults filled, and where each is written; None when a value
-        leaves no layer to build. Arguments that pass every check are remembered by kind and
-        value: the instances of a repeat, of a block used many times, and layers written alike
-        share one checked copy instead of checking (and holding) one each."""
-        args, value_key = self._evaluated(given, env, path)
-        arg_locs = self.arg_locs.get(path)
-        if arg_locs is None:  # one entry's places serve each of its instances
-            arg_locs = self.arg_locs[path] = {k: self.doc.loc(path + (k,)) for k in given}
-        memo: Optional[tuple] = (kind.name, value_key)
-        try:
-            known = self.checked.get(memo)
-        except TypeError:  # a value no key can hold (a set): checked each time, and refused
-            known, memo = None, None
-        if known is not None:
-            return known, arg_locs
-        key_locs = {k: self.doc.key_loc(path + (k,)) for k in given}
-        if any(isinstance(v, _Invalid) for v in args.values()):
-            return None  # the expression error is already reported
-        for arg, value in args.items():
-            if too_large(value) is not None:
-                self.error(f"{label}: '{arg}' holds {shown_int(too_large(value))}, larger than 2**63 - 1, the "
-                           "largest size TensorFlow can hold", "use a smaller value", arg_locs[arg], Stage.ARGUMENTS)
-                return None
-        errors_before = len(self.errors)
-        arg_errors = check_args(kind, args, label, loc, arg_locs, key_locs)
-        arg_errors += check_nested(kind, args, label,
-                                   lambda at, key: (self.doc.key_loc if key else self.doc.loc)(path + at))
-        self.errors.extend(arg_errors)
-        if not arg_errors:
-            full_args = kind.with_defaults(args)
-            for problem in kind.check(full_args):
-                self.error(f"{label}: {problem.message}", problem.hint or "", arg_locs.get(problem.arg, loc),
-                           Stage.ARGUMENTS)
-        else:
-            full_args = dict(args)
-        if len(self.errors) == errors_before and memo is not None:  # errors name the instance: never shared
-            self.checked[memo] = full_args
-        return full_args, arg_locs
-
-    def _evaluated(self, given: dict, env: dict[str, Any], path: PathKey) -> tuple[dict, tuple]:
-        """``subst(given, env)`` and its value key, once per pair of objects (a repeat's
-        instances evaluate the same arguments in the same environment). The pair is kept with
-        the result, so neither object's id can be reused by another while it is remembered."""
-        if not given:
-            return {}, (dict, ())
-        known = self.evaluated.get((id(given), id(env)))
-        if known is not None and known[0] is given and known[1] is env:
-            return known[2], known[3]
-        errors_before = len(self.errors)
-        args = self.subst(given, env, path)
-        value_key = _value_key(args)
-        if len(self.errors) == errors_before:  # an expression's error is reported at every instance
-            self.evaluated[(id(given), id(env))] = (given, env, args, value_key)
-        return args, value_key
 
     def _block(self, block: _Block, given: dict, path: PathKey, scope: tuple[str, ...], env: dict[str, Any],
                local: str, inputs: list[Ref], loc: Location, stack: list[str]) -> Optional[Ref]:
@@ -429,7 +315,7 @@ class _Lowering:
             self.error(f"blocks nest more than {MAX_BLOCK_DEPTH} deep here ({' -> '.join(stack[:3])} -> ... -> "
                        f"{block.name})", "use fewer levels of blocks inside blocks", loc, Stage.STRUCTURE)
             return None
-        values = self._block_params(block, given, path, env, loc)
+        values = self.values.block_params(block.name, block.params, block.path, given, path, env, self.globals, loc)
         if values is None:
             return None
         inner = scope + (local,)
@@ -447,65 +333,8 @@ class _Lowering:
             self.instance_outputs[inner] = out
         return out
 
-    def _block_params(self, block: _Block, given: dict, path: PathKey, env: dict[str, Any],
-                      loc: Location) -> Optional[dict[str, Any]]:
-        ok = True
-        for name in given:
-            if name not in block.params:
-                hint = did_you_mean(str(name), list(block.params)) or \
-                    (f"its params are {', '.join(block.params)}" if block.params else "it takes no params")
-                self.error(f"block '{block.name}' has no param {shown(name)}", hint, self.doc.key_loc(path + (name,)),
-                           Stage.ARGUMENTS)
-                ok = False
-        values = dict(self.globals)
-        for name, default in block.params.items():
-            if name in given:
-                values[name] = self.subst(given[name], env, path + (name,))
-            elif default == REQUIRED:
-                self.error(f"block '{block.name}' needs the param '{name}'", f"add {name}: ... to its arguments",
-                           loc, Stage.ARGUMENTS)
-                ok = False
-            else:
-                values[name] = self.subst(default, values, block.path + ("params", name))
-        return values if ok else None
-
-
 def _quiet(message: str, hint: str, loc: Location) -> None:
     """Reports nothing: what it is given is reported where it is checked."""
-
-
-class _Invalid(str):
-    """Marks a value whose expression failed (already reported)."""
-
-
-def _is_shape(value: Any) -> bool:
-    return isinstance(value, list) and len(value) > 0 and all(
-        v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value)
-
-
-def _value_key(value: Any) -> tuple:
-    """A key equal only for equal values of equal types, as the argument checks see them
-    (``1``, ``1.0`` and ``True`` differ; so do ``0.0`` and ``-0.0``).
-
-    >>> _value_key({"a": [1, 2.0]}) == _value_key({"a": [1, 2]})
-    False
-    """
-    if isinstance(value, dict):
-        return (dict, tuple((k, _value_key(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return (list, tuple(_value_key(v) for v in value))
-    return (type(value), repr(value) if isinstance(value, float) else value)
-
-
-@lru_cache(maxsize=None)
-def _snake(name: str) -> str:
-    """Keras-style default names.
-
-    >>> _snake("Conv2D"), _snake("BatchNormalization"), _snake("ReLU"), _snake("Conv2DTranspose")
-    ('conv2d', 'batch_normalization', 're_lu', 'conv2d_transpose')
-    """
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # keras.src.utils.naming.to_snake_case
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def lower(doc: Document) -> Graph:

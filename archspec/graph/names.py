@@ -11,7 +11,9 @@ its first output, ``use:b`` (or ``use:1``) another, resolved here against the de
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Optional, Union
 
 from archspec.errors import Location, SpecError, Stage, did_you_mean, shown
@@ -161,3 +163,14 @@ def _selected(outputs: BlockOutputs, use: str, which: str, loc: Location) -> Ref
     hint = closest.replace("'", f"'{use}{OUTPUT_MARK}", 1) if closest else "name one of them"
     raise Unresolved(SpecError(f"'{use}' (block '{outputs.block}') has no output {shown(which)}: its outputs are "
                                f"{listed}", hint, loc, Stage.GRAPH))
+
+
+@lru_cache(maxsize=None)
+def snake_case(name: str) -> str:
+    """A kind's name as Keras names its layers by default (an entry without ``name:``).
+
+    >>> snake_case("Conv2D"), snake_case("BatchNormalization"), snake_case("ReLU"), snake_case("Conv2DTranspose")
+    ('conv2d', 'batch_normalization', 're_lu', 'conv2d_transpose')
+    """
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # keras.src.utils.naming.to_snake_case
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
