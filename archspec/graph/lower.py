@@ -2,8 +2,8 @@
 
 Blocks are expanded, repeats unrolled, expressions evaluated and arguments checked against
 their kinds (``arguments.py``), inputs bound (``bindings.py``), shares applied (``sharing.py``),
-names resolved (``names.py``; forward references allowed), and nodes put in topological order. Every node keeps where it was written. Errors
-are collected, not raised one by one.
+names resolved (``names.py``; forward references allowed), and nodes put in topological order.
+Every node keeps where it was written. Errors are collected, not raised one by one.
 """
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class _Lowering:
         last = self.entries(data["layers"], ("layers",), (), self.globals, first, [])
         outputs = self._outputs(data, last)
         Sharing(self.doc, self.names, self.pending, self.instances, self.instance_outputs, self.expectations,
-                {n: b.inputs for n, b in self.blocks.items()}, self.error, partial(check_count, self.error)).apply(self.shares)
+                {n: b.inputs for n, b in self.blocks.items()}, self.error,
+                partial(check_count, self.error)).apply(self.shares)
         nodes = self._nodes()
         self._check_block_outputs()
         if self.errors:
