@@ -12,7 +12,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from archspec.errors import UserError
-from archspec.train.annotations import ObjectData, load_objects
+from archspec.train.annotations.load import load_objects
+from archspec.train.annotations.records import ObjectData
 from archspec.train.config import TrainConfig
 from archspec.train.pipeline import validation_mask
 
