@@ -56,7 +56,7 @@ def hand_written_model() -> Any:
 def batches(batch_size: int) -> tuple[Any, tuple[Any, ...]]:
     import tensorflow as tf
 
-    from archspec.train.annotations import load_objects
+    from archspec.train.annotations.load import load_objects
     from archspec.train.annotations.dataset import object_dataset
     from archspec.train.detection.data import packed_targets
 
