@@ -1,11 +1,12 @@
 """The studio's keystroke-to-updated-table latency in a real browser, for specs/resnet50.yaml.
 
-    python benchmarks/studio_latency.py [--edits 60] [--pause 0.25] [--spec specs/resnet50.yaml]
+    python benchmarks/studio_latency.py [--edits 60] [--pause 0.25] [--spec specs/resnet50.yaml] [--at "filters: 64"]
 
 `archspec serve` runs on a copy of the spec and headless Chromium (Debian's chromium and
 chromium-driver, through Selenium) opens it. Each edit is one real key event sent to the
-editor, alternately Backspace and "4" after the stem's `filters: 64` (64 <-> 6 channels, so
-every shape after the stem changes and no answer can be reused). The page's own clock measures
+editor, alternately Backspace and the deleted character again just after the first `--at`
+text (the stem's `filters: 64` <-> `filters: 6`: every shape after the stem changes and no
+answer can be reused). The page's own clock measures
 from the keydown event to the first animation frame after the new table is in the page (the
 frame that paints it): the page's scheduling, the request, the server's analysis, the JSON,
 and the table's rendering. Edits are `--pause` seconds apart, longer than the page's 150 ms
@@ -30,7 +31,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
-STEM = "filters: 64"
 
 # Installed in the page: the time of each keydown, and for each analysis shown, the time from
 # the last keydown to the next animation frame (with the server's elapsed_ms beside it).
@@ -69,13 +69,13 @@ def start_chrome() -> webdriver.Chrome:
     return webdriver.Chrome(service=webdriver.ChromeService(shutil.which("chromedriver")), options=options)
 
 
-def measure(driver: webdriver.Chrome, edits: int, pause: float) -> list[tuple[float, float]]:
+def measure(driver: webdriver.Chrome, at: str, edits: int, pause: float) -> list[tuple[float, float]]:
     driver.execute_script(PROBE)
     driver.execute_script("""
         const v = studio.view; const text = v.state.doc.toString(); const at = text.indexOf(arguments[0]);
-        v.dispatch({selection: {anchor: at + arguments[0].length}}); v.focus();""", STEM)
+        v.dispatch({selection: {anchor: at + arguments[0].length}}); v.focus();""", at)
     for i in range(edits):
-        ActionChains(driver).send_keys(Keys.BACKSPACE if i % 2 == 0 else "4").perform()
+        ActionChains(driver).send_keys(Keys.BACKSPACE if i % 2 == 0 else at[-1]).perform()
         WebDriverWait(driver, 30, poll_frequency=0.01).until(
             lambda d: d.execute_script("return window.__bench.samples.length") > i)
         time.sleep(pause)
@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=60)
     parser.add_argument("--pause", type=float, default=0.25, help="seconds between edits")
     parser.add_argument("--spec", type=Path, default=ROOT / "specs" / "resnet50.yaml")
+    parser.add_argument("--at", default="filters: 64", help="the edits delete and retype this text's last character")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         spec = Path(folder) / args.spec.name
@@ -96,14 +97,14 @@ def main() -> None:
         try:
             driver.get(url)
             WebDriverWait(driver, 60).until(lambda d: d.find_element("tag name", "body").get_attribute("data-analyses"))
-            samples = measure(driver, args.edits, args.pause)
+            samples = measure(driver, args.at, args.edits, args.pause)
         finally:
             driver.quit()
             process.terminate()
             process.wait(timeout=10)
     page = [s[0] for s in samples]
     server = [s[1] for s in samples if s[1] is not None]
-    print(f"{args.spec.name}: {len(page)} edits, {args.pause:g} s apart")
+    print(f"{args.spec.name}: {len(page)} edits after {args.at!r}, {args.pause:g} s apart")
     print(f"keystroke -> updated table (browser): p50 {statistics.median(page):.1f} ms, "
           f"p95 {percentile(page, 0.95):.1f} ms, max {max(page):.1f} ms")
     if server:
