@@ -13,7 +13,7 @@ from pycocotools.coco import COCO
 
 from archspec.errors import UserError
 from archspec.train.annotations import coco as coco_module
-from archspec.train.annotations import load_objects
+from archspec.train.annotations.load import load_objects
 from archspec.train.annotations.masks import encode_mask
 from archspec.train.config import parse_data_flag, resolve_config
 from archspec.train.sources import load_source

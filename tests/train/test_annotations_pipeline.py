@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from archspec.errors import Location, SpecErrors
-from archspec.train.annotations import Letterbox, letterbox, load_objects
+from archspec.train.annotations.letterbox import Letterbox, letterbox
+from archspec.train.annotations.load import load_objects
 from archspec.train.annotations.augment_objects import ObjectAugment
 from archspec.train.annotations.dataset import object_dataset, pad_targets
 from archspec.train.annotations.ground_truth import coco_ground_truth

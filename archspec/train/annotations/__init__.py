@@ -2,10 +2,8 @@
 ``builtin:shapes`` objects, letterboxed to the model's input, augmented with their boxes, masks
 and keypoints, batched as padded tensors, and written back as COCO ground truth for pycocotools.
 
-Importing this package does not import TensorFlow (only building a dataset does).
+Import the modules themselves (``annotations.load``, ``annotations.records``...): this package
+imports nothing, because the spec schema reads ``annotations.source_schema`` and the analysis
+commands run without NumPy (the light install has PyYAML, jsonschema and click only).
+Building a dataset imports TensorFlow; nothing else here does.
 """
-from archspec.train.annotations.letterbox import Letterbox, letterbox
-from archspec.train.annotations.load import OBJECT_TASKS, load_objects
-from archspec.train.annotations.records import Category, ImageObjects, ObjectData
-
-__all__ = ["Category", "ImageObjects", "Letterbox", "OBJECT_TASKS", "ObjectData", "letterbox", "load_objects"]

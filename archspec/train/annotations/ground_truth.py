@@ -63,7 +63,7 @@ def coco_ground_truth(data: ObjectData, input_size: Sequence[int], indices: Sequ
                       ) -> dict[str, Any]:
     """The ground truth of the images ``indices`` (default all) letterboxed to ``input_size`` (H, W[, C]).
 
-    >>> from archspec.train.annotations import load_objects
+    >>> from archspec.train.annotations.load import load_objects
     >>> data = load_objects({"builtin": "shapes", "samples": 4, "size": 32}, "instance_segmentation")
     >>> truth = coco_ground_truth(data, (64, 64), indices=[0, 1])
     >>> [image["id"] for image in truth["images"]], truth["images"][0]["width"], truth["categories"][0]["id"]
