@@ -145,3 +145,16 @@ def test_repeated_entry_name_selects_every_repeat():
     result = CliRunner().invoke(main, ["explain", str(spec("vgg16")), "block3/conv"])
     heads = [line.split(" (")[0] for line in result.output.splitlines() if line and not line.startswith(" ")]
     assert heads == ["block3/conv_1", "block3/conv_2", "block3/conv_3"]
+
+
+def test_a_wrapped_layer_is_written_as_the_spec_writes_it():
+    """A wrapper's layer argument is a mapping: the explain header and the layer reference
+    print it in YAML flow style, as it would be written in a spec, not as a Python dict."""
+    from archspec.analysis.explain import header
+    from archspec.docs import example
+
+    analysis = text_analysis("archspec: 1\nname: w\ninput: [10, 4]\nlayers:\n"
+                             "  - Bidirectional: {layer: {LSTM: {units: 32, return_sequences: true}}}\n")
+    assert "(Bidirectional: layer={LSTM: {units: 32, return_sequences: true}})" in header(analysis.layers[0])
+    title, _ = example(all_kinds()["TimeDistributed"])
+    assert title.endswith("with layer: {Conv2D: {filters: 8, kernel_size: 3}}") and "'" not in title

@@ -21,13 +21,17 @@ WEIGHT_KEYS = (("params",), ("trainable",), ("non_trainable",))
 
 # ---------------------------------------------------------------- the whole explanation
 def yaml_text(value: object) -> str:
-    """A value as a spec writes it.
+    """A value as a spec writes it (YAML flow style: a wrapper's layer is a mapping).
 
     >>> yaml_text(["sobel_x", [1, 2]]), yaml_text(False), yaml_text(None)
     ('[sobel_x, [1, 2]]', 'false', 'null')
+    >>> yaml_text({"LSTM": {"units": 32, "return_sequences": True}})
+    '{LSTM: {units: 32, return_sequences: true}}'
     """
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(yaml_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return "true" if value else "false"
     return "null" if value is None else str(value)
