@@ -256,8 +256,8 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
     names = summary.get("class_names")
     if cfg.task == "keypoints":
-        from archspec.train.pose.callback import run_settings
-        pose = run_settings(cfg, model, names)
+        from archspec.train.pose.callback import summary_settings
+        pose = summary_settings(cfg, model, summary)
         names = pose.names
     for prediction in predict_images(model, cfg.task, images, names):
         if as_json:

@@ -21,6 +21,7 @@ from archspec.train.failures import translate_error
 from archspec.train.multiworker import train_multi_worker
 from archspec.train.objects import build_callbacks
 from archspec.train.pose.callback import pose_callbacks
+from archspec.train.pose.session import is_object_source, prepare_pose_session
 from archspec.train.recorder import Recorder, keras_callback
 from archspec.train.rundir import RunDir
 from archspec.train.session import ModelFactory, Session, TrainResult, log_start, prepare_session, write_run_files
@@ -72,6 +73,8 @@ def _session(cfg: TrainConfig, runtime: Any, factory: ModelFactory, locate: Call
         raise UserError(f"train.task: {cfg.task} needs the spec's head: section", "add head: {type: detection, "
                         "levels: [...], classes: C, anchors: [...]} naming the model's grid outputs", locate(("train",
                                                                                                                "task")))
+    if cfg.task == "keypoints" and is_object_source(cfg.data.source):
+        return prepare_pose_session(cfg, runtime, factory, locate), []
     if head is None or cfg.task not in ("detection", "instance_segmentation"):
         return prepare_session(cfg, runtime, factory, locate), []
     if cfg.task == "instance_segmentation" and not head.prototypes:

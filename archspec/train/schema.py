@@ -77,7 +77,9 @@ SOURCE_SCHEMA: dict[str, Any] = {
                 "channels": {"enum": [1, 3], "description": "shapes only: 1 gray or 3 colour (default 1)"},
                 "seed": {"type": "integer", "description": "shapes only: generator seed (default 0)"},
                 "objects": {"type": "integer", "minimum": 1, "maximum": 20,
-                            "description": "shapes only, object tasks: most shapes in one image (default 4)"},
+                            "description": "shapes only, object tasks: most shapes in one image (default 4); "
+                                           "with task: keypoints it trains on the shapes' three corner "
+                                           "keypoints as objects instead of one heatmap per shape kind"},
             },
         },
         {
@@ -164,8 +166,11 @@ DETECTION_SCHEMA: dict[str, Any] = {
                 "description": "PCK's threshold as a fraction of the object's longer side, the whole "
                                "image's for heatmap data (default 0.05)"},
         "names": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
-                  "description": "a name per keypoint, in channel order (default: the data's class "
-                                 "names when there is one per channel, else 0, 1, ...)"},
+                  "description": "a name per keypoint, in channel order (default: object data's keypoint "
+                                 "names, else the data's class names when there is one per channel, else 0, 1, ...)"},
+        "heatmap_sigma": {"type": "number", "exclusiveMinimum": 0,
+                          "description": "object data (coco:, builtin:shapes with objects:): the standard deviation "
+                                         "of each keypoint's target Gaussian, in heatmap pixels (default 2)"},
     },
 }
 

@@ -1,21 +1,21 @@
 """The keypoints task's metrics in training: ``val_pck``, ``val_oks_ap``, ``val_oks_ap50``.
 
 At each epoch's end the model runs over the validation data once more (Keras's own validation
-pass gives no predictions to callbacks), its heatmaps are decoded and scored (``scoring``),
-and the numbers join the epoch's logs, so the Recorder writes them into the history,
-metrics.json and the curves, and EarlyStopping or ``monitor`` may use them. They are run on
-Keras's ``fit`` loop; the multi-worker loop does not report them.
+pass gives no predictions to callbacks), its heatmaps are decoded and scored (``scoring``: one
+instance per image for heatmap data, one per object for object data), and the numbers join the
+epoch's logs, so the Recorder writes them into the history, metrics.json and the curves, and
+EarlyStopping or ``monitor`` may use them.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from archspec.errors import Location
-from archspec.train.pose.scoring import heatmap_keypoints, score_keypoints
-from archspec.train.pose.settings import PoseSettings, pose_settings
+from archspec.train.pose.scoring import heatmap_keypoints, join_poses, object_poses, score_keypoints, score_poses
+from archspec.train.pose.settings import PoseSettings, keypoint_names, pose_settings
 
 log = logging.getLogger("archspec.train")
 
@@ -24,6 +24,16 @@ def run_settings(cfg: Any, model: Any, class_names: Sequence[str] | None,
                  locate: Callable[[tuple], Location | None] = lambda path: None) -> PoseSettings:
     """The pose settings of a keypoints run whose model outputs (H, W, K) heatmaps."""
     return pose_settings(cfg.keypoints, int(model.outputs[0].shape[-1]), class_names, locate)
+
+
+def summary_settings(cfg: Any, model: Any, summary: Mapping[str, Any],
+                     locate: Callable[[tuple], Location | None] = lambda path: None) -> PoseSettings:
+    """The pose settings of a run with its data.json ``summary``: object data's keypoint names, and
+    its skeleton where train.keypoints gives none."""
+    section = dict(cfg.keypoints)
+    if summary.get("skeleton") and "skeleton" not in section:
+        section["skeleton"] = summary["skeleton"]
+    return pose_settings(section, int(model.outputs[0].shape[-1]), keypoint_names(summary), locate)
 
 
 def pose_scores(model: Any, batches: Any, settings: PoseSettings) -> dict[str, float]:
@@ -41,11 +51,27 @@ def pose_scores(model: Any, batches: Any, settings: PoseSettings) -> dict[str, f
     return score_keypoints(np.concatenate(peaks), np.concatenate(truth), heatmap_size, image_size, settings)
 
 
+def object_pose_scores(model: Any, batches: Any, settings: PoseSettings) -> dict[str, float]:
+    """PCK and OKS AP of ``model`` over ``batches`` of (images, the object pipeline's targets)."""
+    image_size = tuple(int(d) for d in model.inputs[0].shape[1:3])
+    parts = [object_poses(np.asarray(model(x, training=False), np.float32),
+                          {name: np.asarray(value) for name, value in targets.items()}, image_size)
+             for x, targets in batches]
+    return score_poses(join_poses(parts), settings) if parts else {}
+
+
+def validation_scores(model: Any, validation: Any, settings: PoseSettings) -> dict[str, float]:
+    """The pose scores of a validation pipeline: object data (``raw`` batches) or heatmaps."""
+    if hasattr(validation, "raw"):  # detection.data.ObjectPipeline: the objects, not the heatmaps drawn of them
+        return object_pose_scores(model, validation.raw(), settings)
+    return pose_scores(model, validation.evaluate(), settings)
+
+
 def pose_callbacks(session: Any, locate: Callable[[tuple], Location | None]) -> list[Any]:
     """The metrics callback of a keypoints session with validation data (none otherwise)."""
     if session.cfg.task != "keypoints":
         return []
-    settings = run_settings(session.cfg, session.model, session.data.summary.get("class_names"), locate)
+    settings = summary_settings(session.cfg, session.model, session.data.summary, locate)
     if session.data.validation is None:
         log.info("no validation data: PCK and OKS AP are not measured (set train.data.validation_split)")
         return []
@@ -59,7 +85,7 @@ def _callback(model: Any, validation: Any, settings: PoseSettings) -> Any:
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if logs is None:
                 return
-            scores = pose_scores(model, validation.evaluate(), settings)
+            scores = validation_scores(model, validation, settings)
             if not scores:
                 log.warning("warning: the validation heatmaps have no peak of 0.5 or more: no PCK or OKS AP")
             logs.update({f"val_{name}": value for name, value in scores.items()})

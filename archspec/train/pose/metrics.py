@@ -1,4 +1,4 @@
-"""PCK and COCO keypoint AP by OKS, for one instance (K keypoints) per image.
+"""PCK and COCO keypoint AP by OKS, for one or several instances (K keypoints each) per image.
 
 PCK (Percentage of Correct Keypoints; Yang and Ramanan 2013): the fraction of labelled
 keypoints whose prediction lies within ``threshold`` of the truth; the threshold is a fraction
@@ -16,19 +16,25 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class PoseSet:
-    """One instance per image: truth and prediction in the same pixels."""
+    """N objects, each with its predicted instance: truth and prediction in the same pixels."""
 
     truth: np.ndarray       # (N, K, 3): x, y, visibility (0 not labelled, 1 hidden, 2 visible)
     predicted: np.ndarray   # (N, K, 2+): x, y (further columns ignored)
     scores: np.ndarray      # (N,): the confidence of each predicted instance
     boxes: np.ndarray       # (N, 4): x, y, width, height of each object (COCO's bbox)
     areas: np.ndarray       # (N,): each object's area, the s^2 of OKS
+    images: Optional[np.ndarray] = None  # (N,): the image of each object (default: one image each)
+
+    def image_ids(self) -> np.ndarray:
+        """COCO image ids (from 1) of the N objects."""
+        return np.arange(1, len(self.truth) + 1) if self.images is None else np.asarray(self.images, np.int64) + 1
 
 
 def pck(poses: PoseSet, fraction: float) -> float | None:
@@ -50,15 +56,18 @@ def pck(poses: PoseSet, fraction: float) -> float | None:
 
 
 def oks_ap(poses: PoseSet, sigmas: np.ndarray) -> tuple[float, float]:
-    """COCO keypoint (AP@[.5:.95], AP@.5) of ``poses`` with per-keypoint ``sigmas``, by pycocotools."""
+    """COCO keypoint (AP@[.5:.95], AP@.5) of ``poses`` with per-keypoint ``sigmas``, by pycocotools.
+
+    Every predicted instance is a result of its object's image; COCOeval matches the results of
+    an image to its objects by OKS itself (highest score first), as for any detector's."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    keypoints = poses.truth.shape[1]
-    truth = {"images": [{"id": i + 1} for i in range(len(poses.truth))],
+    keypoints, ids = poses.truth.shape[1], poses.image_ids()
+    truth = {"images": [{"id": int(i)} for i in np.unique(ids)],
              "categories": [{"id": 1, "name": "instance", "keypoints": [str(k) for k in range(keypoints)]}],
-             "annotations": [_truth_entry(i, poses) for i in range(len(poses.truth))]}
-    results = [{"image_id": i + 1, "category_id": 1, "score": float(poses.scores[i]),
+             "annotations": [_truth_entry(i, int(ids[i]), poses) for i in range(len(poses.truth))]}
+    results = [{"image_id": int(ids[i]), "category_id": 1, "score": float(poses.scores[i]),
                 "keypoints": _flat(poses.predicted[i, :, :2], np.ones(keypoints))} for i in range(len(poses.truth))]
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco = COCO()
@@ -72,9 +81,9 @@ def oks_ap(poses: PoseSet, sigmas: np.ndarray) -> tuple[float, float]:
     return float(evaluation.stats[0]), float(evaluation.stats[1])
 
 
-def _truth_entry(i: int, poses: PoseSet) -> dict:
+def _truth_entry(i: int, image_id: int, poses: PoseSet) -> dict:
     visibility = poses.truth[i, :, 2]
-    return {"id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0,
+    return {"id": i + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
             "keypoints": _flat(poses.truth[i, :, :2], visibility), "num_keypoints": int((visibility > 0).sum()),
             "bbox": [float(v) for v in poses.boxes[i]], "area": float(poses.areas[i])}
 

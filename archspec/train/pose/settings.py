@@ -3,7 +3,8 @@
 Defaults (stated in the schema too): every OKS sigma 0.05 (between COCO's face constants,
 0.025-0.035, and its body ones, 0.062-0.107), no skeleton, PCK at 0.05 of the longer side,
 keypoint names from the data's class names when there is one per channel (``builtin:shapes``:
-circle, square, triangle), else the channel numbers.
+circle, square, triangle), else the channel numbers; on object data the data's keypoint names
+(``keypoint_names``) and target Gaussians of ``heatmap_sigma`` 2 heatmap pixels (``heatmaps``).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from archspec.errors import Location, SpecError, SpecErrors, Stage
+from archspec.train.pose.heatmaps import DEFAULT_HEATMAP_SIGMA
 
 DEFAULT_SIGMA = 0.05
 DEFAULT_PCK = 0.05
@@ -22,6 +24,7 @@ class PoseSettings:
     skeleton: tuple[tuple[int, int], ...]
     pck: float
     names: tuple[str, ...]
+    heatmap_sigma: float = DEFAULT_HEATMAP_SIGMA  # object data: the target Gaussians' sigma, heatmap pixels
 
 
 def pose_settings(section: Mapping[str, Any], keypoints: int, class_names: Sequence[str] | None = None,
@@ -29,7 +32,8 @@ def pose_settings(section: Mapping[str, Any], keypoints: int, class_names: Seque
     """The settings for a model with ``keypoints`` heatmap channels; SpecErrors at the spec's lines.
 
     >>> pose_settings({"skeleton": [[0, 2]]}, 3, ("circle", "square", "triangle"))
-    PoseSettings(sigmas=(0.05, 0.05, 0.05), skeleton=((0, 2),), pck=0.05, names=('circle', 'square', 'triangle'))
+    PoseSettings(sigmas=(0.05, 0.05, 0.05), skeleton=((0, 2),), pck=0.05, names=('circle', 'square', 'triangle'), \
+heatmap_sigma=2.0)
     >>> pose_settings({"sigmas": [0.1, 0.2], "skeleton": [[0, 3]]}, 3)
     Traceback (most recent call last):
     archspec.errors.SpecErrors: train.keypoints.sigmas has 2 values but the model outputs 3 heatmap channels; \
@@ -55,4 +59,14 @@ give one sigma per channel, or leave sigmas out for 0.05 each
                                     locate(("train", "keypoints", "skeleton", i))))
     if errors:
         raise SpecErrors(errors, Stage.TRAIN)
-    return PoseSettings(sigmas, skeleton, float(section.get("pck", DEFAULT_PCK)), names)
+    return PoseSettings(sigmas, skeleton, float(section.get("pck", DEFAULT_PCK)), names,
+                        float(section.get("heatmap_sigma", DEFAULT_HEATMAP_SIGMA)))
+
+
+def keypoint_names(summary: Mapping[str, Any]) -> Sequence[str] | None:
+    """The names a run's data.json gives its keypoints: object data's own, else its class names.
+
+    >>> keypoint_names({"class_names": ["person"], "keypoint_names": ["nose", "left_eye"]})
+    ['nose', 'left_eye']
+    """
+    return summary.get("keypoint_names") or summary.get("class_names")

@@ -19,19 +19,23 @@ PRESENT = 0.5
 VISIBLE = 2  # COCO's visibility flag of a labelled, visible keypoint (0: not labelled)
 
 
-def local_maxima(heatmaps: np.ndarray, floor: float = PRESENT) -> tuple[np.ndarray, ...]:
+def local_maxima(heatmaps: np.ndarray, floor: float = PRESENT, radius: int = 1) -> tuple[np.ndarray, ...]:
     """(image, row, col, channel) indices of the pixels of ``(N, H, W, K)`` heatmaps that are at
-    least ``floor`` and no lower than any of their 8 neighbours.
+    least ``floor`` and the highest within ``radius`` (1: their 8 neighbours); of equal pixels
+    (a plateau) the first in row-major order is the maximum.
 
     >>> maps = np.zeros((1, 5, 5, 1)); maps[0, 1, 1, 0] = 1.0; maps[0, 3, 4, 0] = 0.9; maps[0, 3, 3, 0] = 0.2
     >>> [a.tolist() for a in local_maxima(maps)]
     [[0, 0], [1, 3], [1, 4], [0, 0]]
     """
     maps = np.asarray(heatmaps, np.float64)
-    padded = np.pad(maps, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-np.inf)
+    padded = np.pad(maps, ((0, 0), (radius, radius), (radius, radius), (0, 0)), constant_values=-np.inf)
     height, width = maps.shape[1:3]
-    highest = np.max([padded[:, dr:dr + height, dc:dc + width] for dr in range(3) for dc in range(3)], axis=0)
-    return np.nonzero((maps >= floor) & (maps >= highest))
+    window = [(dr, dc) for dr in range(2 * radius + 1) for dc in range(2 * radius + 1)]
+    before = [padded[:, dr:dr + height, dc:dc + width] for dr, dc in window[:len(window) // 2]]
+    after = [padded[:, dr:dr + height, dc:dc + width] for dr, dc in window[len(window) // 2 + 1:]]
+    peak = (maps >= floor) & (maps > np.max(before, axis=0)) & (maps >= np.max(after, axis=0))
+    return np.nonzero(peak)
 
 
 def target_keypoints(targets: np.ndarray, predicted: np.ndarray) -> np.ndarray:
