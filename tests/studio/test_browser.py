@@ -144,6 +144,9 @@ def test_page_shows_the_specs_totals_and_table(page: webdriver.Chrome) -> None:
     colours = page.execute_script("""return [...document.querySelectorAll('.cm-line span')].map(
         (el) => getComputedStyle(el).color);""")
     assert len(set(colours)) >= 3, f"the YAML is not highlighted: {set(colours)}"  # keys, numbers, comments
+    origins = page.execute_script("""return [...new Set(performance.getEntriesByType('resource').map(
+        (r) => new URL(r.name).origin))];""")
+    assert origins == [page.execute_script("return location.origin")], "everything must come from the server, no CDN"
 
 
 def test_a_typed_mistake_is_underlined_at_its_line_and_the_fix_updates_table_and_totals(page: webdriver.Chrome) -> None:

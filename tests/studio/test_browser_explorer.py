@@ -101,6 +101,23 @@ def test_drawing_a_digit_updates_the_prediction_and_the_feature_maps(explorer: w
         explorer.save_screenshot(str(ROOT / "docs" / "studio-explorer.png"))
 
 
+def test_a_dropped_image_is_drawn_on_the_pad_and_predicted(explorer: webdriver.Chrome) -> None:
+    before = predictions(explorer)
+    explorer.execute_async_script("""
+        const done = arguments[0];
+        const picture = Object.assign(document.createElement('canvas'), {width: 64, height: 64});
+        const ctx = picture.getContext('2d');
+        ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 64, 64); ctx.fillStyle = '#fff'; ctx.fillRect(28, 8, 8, 48);  // a 1
+        picture.toBlob((blob) => {
+          const files = new DataTransfer();
+          files.items.add(new File([blob], 'one.png', {type: 'image/png'}));
+          document.getElementById('pad').dispatchEvent(new DragEvent('drop', {dataTransfer: files, bubbles: true}));
+          done();
+        }, 'image/png');""")
+    wait(explorer, lambda d: predictions(d) > before and settled(d), MODEL_S, "the dropped image was not predicted")
+    assert 7000 < ink(explorer) < 7700   # only the dropped 1, scaled to the pad: 8x48 * (280/64)^2 = 35x210 = 7,350 px
+
+
 def test_hovering_a_map_names_its_channel_range_and_receptive_field(explorer: webdriver.Chrome) -> None:
     c1 = explorer.find_element(By.CSS_SELECTOR, "#maps img[data-layer=c1]")
     width = c1.size["width"]
