@@ -257,8 +257,17 @@ def test_a_folder_lists_its_specs_and_the_zoo(chrome: webdriver.Chrome, tmp_path
     try:
         chrome.get(url)
         wait(chrome, lambda d: analyses(d) >= 1)
-        files = [a.text for a in chrome.find_elements(By.CSS_SELECTOR, "#files a")]
-        assert files == ["a.yaml", "b.yaml"]
+        files = {a.text: a for a in chrome.find_elements(By.CSS_SELECTOR, "#files a")}
+        assert list(files) == ["a.yaml", "b.yaml"]
+        files["b.yaml"].click()
+        wait(chrome, lambda d: "name: other" in editor_text(d))
+        put_cursor(chrome, 3, "other")
+        type_keys(chrome, "2")                                   # an unsaved edit of b.yaml
+        chrome.find_element(By.CSS_SELECTOR, "#files a[href='#a.yaml']").click()
+        wait(chrome, lambda d: "name: lenet5\n" in editor_text(d))
+        chrome.find_element(By.CSS_SELECTOR, "#files a[href='#b.yaml']").click()
+        wait(chrome, lambda d: "name: other2\n" in editor_text(d))   # each file keeps its own draft
+        assert "name: other\n" in (tmp_path / "b.yaml").read_text()
         zoo = {a.text: a for a in chrome.find_elements(By.CSS_SELECTOR, "#zoo a")}
         assert {"lenet5", "resnet50", "vgg16"} <= set(zoo)
         count = analyses(chrome)
