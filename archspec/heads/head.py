@@ -145,7 +145,7 @@ class _Checker:
                        f"names {len(names)}", "give one list of [width, height] anchors per level, in the "
                        "order of head.levels")
             return None
-        coefficients = self.prototype_channels()
+        coefficients = self.prototype_channels(input_size)
         levels = [self.level(i, name, input_size, classes, anchors[i] if anchors else (), coefficients)
                   for i, name in enumerate(names)]
         if input_size is None or any(level is None for level in levels):
@@ -178,7 +178,7 @@ class _Checker:
             return None
         return shape
 
-    def prototype_channels(self) -> Optional[int]:
+    def prototype_channels(self, input_size: Optional[tuple[int, int]]) -> Optional[int]:
         name = self.data.get("prototypes")
         segmenting = self.data["type"] == "instance_segmentation"
         if segmenting and name is None:
@@ -189,8 +189,26 @@ class _Checker:
                        "remove head.prototypes, or set head.type: instance_segmentation")
         elif name is not None:
             shape = self.output_shape(("prototypes",), name, "prototypes")
-            return int(shape[-1]) if shape is not None and shape[-1] is not None else None
+            if shape is None or shape[-1] is None or not self.prototype_grid(name, input_size, shape[:2]):
+                return None
+            return int(shape[-1])
         return 0
+
+    def prototype_grid(self, name: str, input_size: Optional[tuple[int, int]], grid: tuple) -> bool:
+        """The prototype maps cover the input at one power-of-2 stride (masks are cropped to boxes
+        in their pixels, and upsampled to the input by it)."""
+        if input_size is None:
+            return False
+        ratios = {input_size[k] / grid[k] if grid[k] else 0.0 for k in (0, 1)}
+        stride = next(iter(ratios))
+        if len(ratios) == 1 and stride == int(stride) and is_power_of_two(int(stride)):
+            return True
+        shown = "x".join("?" if g is None else str(g) for g in grid)
+        self.error(("prototypes",), f"prototypes '{name}': a {shown} map on a {input_size[0]}x{input_size[1]} "
+                   "input; input size / map size is not one power-of-2 stride",
+                   f"make the prototype maps the input's size divided by a power of 2 (YOLACT and Ultralytics "
+                   f"use 4: {input_size[0] // 4}x{input_size[1] // 4})")
+        return False
 
     def level(self, i: int, name: str, input_size: Optional[tuple[int, int]], classes: int,
               anchors: Sequence[Sequence[float]], coefficients: Optional[int]) -> Optional[Level]:
