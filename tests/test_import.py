@@ -5,24 +5,28 @@ what archspec cannot express is refused by name, and nothing in a .keras file is
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from archspec.cli import main
 from archspec.errors import ArchspecError
+from archspec.importer.run import ImportResult
 from import_round_trip import check_round_trip, check_summary, import_keras_model
 
 keras = pytest.importorskip("keras")
 
 SMALL = {"InceptionV3": 75, "InceptionResNetV2": 75, "Xception": 75}  # the smallest input each allows
-# One model of each family (the smallest) goes through the whole round trip with weights; the
-# others through the summary's equality, which needs the model built but not run.
+# The smallest model of each family goes through the whole round trip with weights; the others
+# through the summary's equality, which needs the model's shapes but no weight values.
 WITH_WEIGHTS = {"ConvNeXtTiny", "DenseNet121", "EfficientNetB0", "EfficientNetV2B0", "InceptionV3",
-                "InceptionResNetV2", "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large",
-                "NASNetMobile", "ResNet50", "ResNet50V2", "VGG16", "Xception"}
+                "InceptionResNetV2", "MobileNet", "MobileNetV2", "MobileNetV3Small", "NASNetMobile", "ResNet50",
+                "ResNet50V2", "VGG16", "Xception"}
+IMPORTED: dict[str, ImportResult] = {}  # each application is built and imported once per module
 
 
 def application_names() -> list[str]:
@@ -31,27 +35,94 @@ def application_names() -> list[str]:
     return names()
 
 
+def application(name: str, weights: bool) -> Any:
+    """The application at its test size; without weights, its variables are never filled."""
+    from archspec.importer.keras_config import unfilled_variables
+
+    size = SMALL.get(name, 32)
+    make = getattr(keras.applications, name)
+    if weights:
+        return make(weights=None, input_shape=(size, size, 3))
+    with unfilled_variables():
+        return make(weights=None, input_shape=(size, size, 3))
+
+
 @pytest.mark.parametrize("name", application_names())
 def test_every_application_round_trips(name: str) -> None:
-    size = SMALL.get(name, 32)
-    model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
+    model = application(name, weights=name in WITH_WEIGHTS)
     if name in WITH_WEIGHTS:
         result = check_round_trip(model, f"applications:{name}")
     else:
         result = import_keras_model(model, f"applications:{name}")
-        check_summary(model, result.text)
+        check_summary(model, result.compiled)
     assert result.lines <= result.lines_without_blocks
+    IMPORTED[name] = result
     keras.backend.clear_session()
 
 
+def imported_application(name: str) -> ImportResult:
+    if name not in IMPORTED:  # the test above did not run (-k)
+        IMPORTED[name] = import_keras_model(application(name, weights=False), f"applications:{name}")
+    return IMPORTED[name]
+
+
 def test_resnet50_becomes_blocks_named_as_keras_names_them() -> None:
-    model = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
-    result = import_keras_model(model, "applications:ResNet50")
+    result = imported_application("ResNet50")
     text = result.text
     assert "  - ConvBlock: {filters: 64}\n    name: conv2_block2\n" in text
     assert "      - Conv2D: {filters: \"${4 * filters}\", kernel_size: 1}\n        name: _3_conv\n" in text
     assert result.lines_without_blocks - result.lines > 200
     assert "# 2 blocks of repeated layers save" in text
+
+
+def test_lines_saved_is_one_count_of_whole_files(tmp_path: Path) -> None:
+    """Blocks saved = lines of the file --no-blocks writes less the lines of the file written,
+    comments included; the spec's comment and the command's message both say that number."""
+    blocked, flat = tmp_path / "r50.yaml", tmp_path / "flat.yaml"
+    said = run("import", "applications:ResNet50", "--input", "32x32x3", "-o", str(blocked))
+    assert said.exit_code == 0, said.output
+    assert run("import", "applications:ResNet50", "--input", "32x32x3", "--no-blocks", "-o", str(flat)).exit_code == 0
+    saved = flat.read_text().count("\n") - blocked.read_text().count("\n")
+    assert saved > 200
+    assert f"# 2 blocks of repeated layers save {saved:,} lines ({flat.read_text().count(chr(10)):,} without them).\n" \
+        in blocked.read_text()
+    assert f"blocks saved {saved:,} lines" in said.output
+    assert blocked.read_text() == imported_application("ResNet50").text  # --input 32x32x3 is the test's size
+
+
+def test_input_size_of_an_application_and_its_errors(tmp_path: Path) -> None:
+    out = tmp_path / "m.yaml"
+    assert run("import", "applications:MobileNet", "--input", "96x96x3", "-o", str(out)).exit_code == 0
+    assert "input: [96, 96, 3]\n" in out.read_text()
+    assert "Total params: 4,253,864" in run("summary", str(out)).output  # Keras's count for MobileNet
+    small = run("import", "applications:VGG16", "--input", "8x8x3")
+    assert small.exit_code == 2 and "Keras cannot build VGG16 for --input 8x8x3: Input size must be at least 32" \
+        in small.output and "Traceback" not in small.output
+    assert run("import", "applications:VGG16", "--input", "8xx3").exit_code == 2  # summary's --input syntax
+    source = tmp_path / "m.keras"
+    siamese().save(source)
+    saved = run("import", str(source), "--input", "12")
+    assert saved.exit_code == 2 and "--input is for applications:NAME" in saved.output
+
+
+def test_initializers_left_out_are_counted_on_stderr_and_listed(tmp_path: Path) -> None:
+    out = tmp_path / "b0.yaml"
+    said = run("import", "applications:EfficientNetB0", "--input", "32x32x3", "-o", str(out))
+    assert said.exit_code == 0, said.output
+    count = int(re.search(r"left out (\d+) initializers archspec cannot name", said.output).group(1))
+    listed = [line for line in out.read_text().splitlines() if line.startswith("#   ") and "VarianceScaling" in line]
+    assert listed and count == sum(map(layers_named, listed)) == imported_application("EfficientNetB0").left_out
+
+
+def layers_named(comment: str) -> int:
+    """
+    >>> layers_named("#   x: a, b, c and 4 more"), layers_named("#   x: a, b")
+    (7, 2)
+    """
+    names = comment.rsplit(": ", 1)[1]
+    more = re.search(r" and (\d+) more$", names)
+    shown = names[:more.start()] if more else names
+    return len(shown.split(", ")) + (int(more.group(1)) if more else 0)
 
 
 def siamese() -> object:
@@ -116,7 +187,7 @@ def test_shared_layers_are_shares_and_several_inputs_are_named() -> None:
     assert "  - share: embed\n    name: embed_call2\n" in text
     assert "    inputs: [embed, embed_call2]\n" in text
     lstm = import_keras_model(encoder_decoder()).text
-    assert "    inputs: [target, encoder:1, encoder:2]\n" in lstm
+    assert "    inputs: [target, encoder:state_h, encoder:state_c]\n" in lstm  # named as the analysis names them
 
 
 def save_config(tmp_path: Path, layers: list, name: str = "bad") -> Path:

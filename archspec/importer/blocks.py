@@ -11,24 +11,28 @@ the flat one (every layer's shape and parameters), or the flat spec is kept.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
+from archspec.importer.block_params import block_params
+from archspec.importer.read_back import layer_results, read_back
 from archspec.importer.to_entries import Entry, Imported
 from archspec.importer.writer import entries_text, scalar, spec_text
 from archspec.layers.catalog import all_kinds
 
+if TYPE_CHECKING:
+    from archspec.api import Compiled
+
 
 @dataclass(frozen=True)
 class Run:
-    """Consecutive entries ``start:stop`` named ``prefix`` + member; ``source`` the one outside
-    tensor they take (the block's ``in``)."""
+    """Consecutive entries ``start:stop`` named ``prefix`` + member; ``sources`` the outside
+    tensors they take, in the order the members first take them (the block's inputs)."""
 
     prefix: str
     start: int
     stop: int
-    source: str
+    sources: tuple[str, ...]
     signature: tuple
 
 
@@ -39,24 +43,55 @@ class Block:
     members: list[Entry]            # with $param arguments and member-relative inputs
     params: dict[str, Any]          # parameter -> default (the most common value)
     given: list[dict[str, Any]]     # per run: the parameters that differ from the default
+    inputs: tuple[str, ...]         # the names of its inputs inside it (``in`` alone for one)
 
 
-def with_blocks(imported: Imported, source: str, flat_lines: int, header: Sequence[str]) -> str:
-    """The spec text with repeated runs as blocks, or the flat text when none saves lines."""
-    flat = spec_text(imported, source, header=header)
+def input_names(count: int) -> tuple[str, ...]:
+    """A block's names for its inputs: ``in`` for one; declared ``x``, ``skip``... for several.
+
+    >>> input_names(1), input_names(3)
+    (('in',), ('x', 'skip', 'skip2'))
+    """
+    return ("in",) if count == 1 else ("x", "skip", *(f"skip{i}" for i in range(2, count)))
+
+
+def with_blocks(imported: Imported, source: str, flat: tuple[str, "Compiled"],
+                header: Sequence[str]) -> tuple[str, "Compiled"]:
+    """The spec text with repeated runs as blocks and its analysis, or ``flat`` (the flat text
+    and its analysis) when blocks save no line or would analyse differently."""
     blocks = choose_blocks(imported.entries)
     if not blocks:
         return flat
     entries, outputs = _with_uses(imported, blocks)
     lines = [line for block in blocks for line in _block_lines(block)]
-    text = spec_text(replace(imported, entries=entries, outputs=outputs), source, lines, header)
-    saved = flat_lines - text.count("\n")
-    if saved <= 0 or not _same_analysis(flat, text):
+    blocked = replace(imported, entries=entries, outputs=outputs)
+    # The saving counts the whole files, this comment included (its two lines, whatever the numbers).
+    unsaid = spec_text(blocked, source, lines, [*header, *_saving_note(len(blocks), 0, 0)])
+    flat_lines = flat[0].count("\n")
+    saved = flat_lines - unsaid.count("\n")
+    if saved <= 0:
         return flat
-    notes = [f"{len(blocks)} block{'s' if len(blocks) > 1 else ''} of repeated layers save {saved:,} lines "
-             f"({flat_lines:,} without them).", "A block member's Keras name is its use's name followed by its own "
-             "(conv2_block2 + _1_conv); archspec build names it use.member."]
-    return spec_text(replace(imported, entries=entries, outputs=outputs), source, lines, [*header, *notes])
+    text = spec_text(blocked, source, lines, [*header, *_saving_note(len(blocks), saved, flat_lines)])
+    compiled = _read_back_or_none(text, source)
+    if compiled is None or layer_results(compiled) != layer_results(flat[1]):
+        return flat
+    return text, compiled
+
+
+def _saving_note(count: int, saved: int, flat_lines: int) -> list[str]:
+    return [f"{count} block{'s' if count > 1 else ''} of repeated layers save {saved:,} lines "
+            f"({flat_lines:,} without them).", "A block member's Keras name is its use's name followed by its own "
+            "(conv2_block2 + _1_conv); archspec build names it use.member."]
+
+
+def _read_back_or_none(text: str, source: str) -> Optional["Compiled"]:
+    """The blocked spec's analysis, or None when archspec cannot read it (the flat spec is kept)."""
+    from archspec.errors import UserError
+
+    try:
+        return read_back(text, source)
+    except UserError:
+        return None
 
 
 def choose_blocks(entries: list[Entry]) -> list[Block]:
@@ -94,6 +129,11 @@ def _runs(entries: list[Entry]) -> list[Run]:
             prefixes.setdefault("_".join(parts[:k]), []).append(i)
     runs = []
     written = {e.name for e in entries} | {"in", "input", "previous"}
+    later_outputs: dict[str, set[int]] = {}  # a layer -> the entries that take one of its later outputs
+    for i, entry in enumerate(entries):
+        for ref in entry.inputs:
+            if ":" in ref:
+                later_outputs.setdefault(ref.split(":")[0], set()).add(i)
     for prefix, indices in prefixes.items():
         spans = _contiguous(indices)
         if prefix in written or len(spans) > 1:
@@ -102,7 +142,7 @@ def _runs(entries: list[Entry]) -> list[Run]:
             members = entries[start:stop]
             if stop - start < 2 or any(e.share or e.name in shared for e in members):
                 continue
-            run = _run(prefix, start, stop, members, entries)
+            run = _run(prefix, start, stop, members, later_outputs)
             if run is not None:
                 runs.append(run)
     return runs
@@ -121,25 +161,27 @@ def _contiguous(indices: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-def _run(prefix: str, start: int, stop: int, members: list[Entry], entries: list[Entry]) -> Optional[Run]:
+def _run(prefix: str, start: int, stop: int, members: list[Entry],
+         later_outputs: dict[str, set[int]]) -> Optional[Run]:
     inside = {e.name for e in members}
-    outside = {ref for e in members for ref in e.inputs if ref.split(":")[0] not in inside}
-    if len(outside) != 1:
+    sources = tuple(dict.fromkeys(ref for e in members for ref in e.inputs if ref.split(":")[0] not in inside))
+    if not 1 <= len(sources) <= MAX_INPUTS:
         return None
-    if any(ref.split(":")[0] in inside and ":" in ref for e in entries[:start] + entries[stop:] for ref in e.inputs):
-        return None  # a member's second output used outside: left flat
-    source = outside.pop()
+    if any(not start <= i < stop for name in inside for i in later_outputs.get(name, ())):
+        return None  # a member's later output used outside: left flat
+    local = dict(zip(sources, input_names(len(sources))))
     cut = len(prefix)
     # Arguments are left out of the signature: a value missing in one run is the kind's default there.
-    signature = tuple((e.name[cut:], e.kind, tuple(_local(ref, inside, cut, source) for ref in e.inputs))
-                      for e in members)
-    return Run(prefix, start, stop, source, signature)
+    signature = tuple((e.name[cut:], e.kind, tuple(_local(ref, cut, local) for ref in e.inputs)) for e in members)
+    return Run(prefix, start, stop, sources, signature)
 
 
-def _local(ref: str, inside: set[str], cut: int, source: str) -> str:
-    if ref == source:
-        return "in"
-    return ref[cut:] if ref.split(":")[0] in inside else ref
+MAX_INPUTS = 3  # a run taking more outside tensors than this is rarely one unit of a design
+
+
+def _local(ref: str, cut: int, local: dict[str, str]) -> str:
+    """A member's input inside the block: the block's input's name, or a member's (its name after the prefix)."""
+    return local.get(ref) or ref[cut:]
 
 
 def _disjoint(runs: list[Run]) -> list[Run]:
@@ -170,48 +212,15 @@ def _block(entries: list[Entry], runs: list[Run], names: set[str]) -> Block:
             column = [entries[r.start + m].args.get(key, defaults[key].default) for r in runs]
             if any(v != column[0] for v in column):
                 values[(m, key)] = column
-    params, given, written = _params(values, len(runs))
+    params, given, written = block_params(values, len(runs))
     members = []
-    inside = {e.name for e in template}
+    inputs = input_names(len(runs[0].sources))
+    local = dict(zip(runs[0].sources, inputs))
     for m, member in enumerate(template):
         args = {key: written.get((m, key), member.args.get(key)) for key in keys[m]}
-        inputs = [_local(ref, inside, cut, runs[0].source) for ref in member.inputs]
-        members.append(Entry(member.name[cut:], member.kind, args, inputs, keras_name=member.keras_name))
-    return Block(_block_name(runs[0].prefix, names), runs, members, params, given)
-
-
-def _params(values: dict[tuple[int, str], list], count: int) -> tuple[dict, list[dict], dict]:
-    """Parameters for the varying argument values: one per distinct column of values, and an
-    expression ``${k * p}`` for a column that is a whole multiple of an earlier one."""
-    params: dict[str, Any] = {}
-    columns: dict[str, list] = {}
-    written: dict[tuple[int, str], str] = {}
-    for (m, key), column in values.items():
-        same = next((p for p, c in columns.items() if c == column), None)
-        factor = None if same else next(((p, k) for p, c in columns.items() if (k := _multiple(c, column))), None)
-        if same:
-            written[(m, key)] = f"${same}"
-        elif factor:
-            written[(m, key)] = f"${{{factor[1]} * {factor[0]}}}"
-        else:
-            name = key if key not in columns else next(f"{key}_{i}" for i in range(2, 1000) if f"{key}_{i}" not in columns)
-            columns[name] = column
-            params[name] = Counter(scalar(v) for v in column).most_common(1)[0][0]
-            params[name] = next(v for v in column if scalar(v) == params[name])
-            written[(m, key)] = f"${name}"
-    given = [{p: c[i] for p, c in columns.items() if c[i] != params[p]} for i in range(count)]
-    return params, given, written
-
-
-def _multiple(base: list, column: list) -> Optional[int]:
-    """
-    >>> _multiple([64, 128], [256, 512]), _multiple([64, 128], [256, 500])
-    (4, None)
-    """
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in base + column):
-        return None
-    k = column[0] // base[0]
-    return k if k >= 2 and all(c == k * b for b, c in zip(base, column)) else None
+        members.append(Entry(member.name[cut:], member.kind, args, [_local(ref, cut, local) for ref in member.inputs],
+                             keras_name=member.keras_name))
+    return Block(_block_name(runs[0].prefix, names), runs, members, params, given, inputs)
 
 
 WORD = re.compile(r"[A-Za-z]+")
@@ -245,7 +254,7 @@ def _with_uses(imported: Imported, blocks: list[Block]) -> tuple[list[Entry], li
         if i in uses:
             block, n = uses[i]
             run = block.runs[n]
-            out.append(Entry(run.prefix, block.name, block.given[n], [_renamed(run.source, renamed)]))
+            out.append(Entry(run.prefix, block.name, block.given[n], [_renamed(s, renamed) for s in run.sources]))
             i = run.stop
             continue
         entry = imported.entries[i]
@@ -262,18 +271,7 @@ def _renamed(ref: str, renamed: dict[str, str]) -> str:
 
 def _block_lines(block: Block) -> list[str]:
     params = "{" + ", ".join(f"{p}: {scalar(v)}" for p, v in block.params.items()) + "}"
-    lines = [f"  {block.name}:", f"    params: {params}", "    layers:"]
-    return lines + entries_text(block.members, "in", indent="      ")
-
-
-def _same_analysis(flat: str, blocked: str) -> bool:
-    """Whether both texts analyse to the same layers (a member's name without the '/' is the
-    flat entry's): every output shape and parameter count."""
-    from archspec.api import compile_text
-
-    def layers(text: str) -> dict[str, tuple]:
-        analysis = compile_text(text).analysis
-        return {info.node.name.replace("/", ""): (info.outputs[1:], tuple(info.out_shape), info.params)
-                for info in analysis.layers}
-
-    return layers(flat) == layers(blocked)
+    lines = [f"  {block.name}:", f"    params: {params}"]
+    if len(block.inputs) > 1:
+        lines.append(f"    inputs: {scalar(list(block.inputs))}")
+    return lines + ["    layers:"] + entries_text(block.members, block.inputs[0], indent="      ")

@@ -129,6 +129,8 @@ class _Flattener:
                     models[(name, node)] = self.model(layer_config, Call(args, kwargs).tensors)
                 else:
                     calls[(name, node)] = self._call(layer_config, name, Call(args, kwargs, shapes))
+        if bound is None:  # the model's inputs in its own order (the config lists layers in another)
+            self.inputs = {name: self.inputs[name] for name in input_names}
         return [resolve(ref) for ref in _history_refs(body["output_layers"])]
 
     def _sequential(self, config: dict, bound: Optional[list[TensorRef]]) -> list[TensorRef]:

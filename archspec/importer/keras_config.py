@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import json
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Optional, Sequence
 
 from archspec.errors import UserError, did_you_mean
+
+InputShape = Sequence[Optional[int]]  # as summary's --input gives it: no batch axis, None unknown
 
 APPLICATIONS_PREFIX = "applications:"
 CONFIG_MEMBER = "config.json"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # the spec limit: a config that large is not a model to read
 
 
-def read_source(source: str) -> dict[str, Any]:
-    """The serialised model named by ``source``: ``applications:NAME`` or a ``.keras`` file."""
+def read_source(source: str, input_shape: Optional[InputShape] = None) -> dict[str, Any]:
+    """The serialised model named by ``source``: ``applications:NAME`` (built for
+    ``input_shape`` when given) or a ``.keras`` file (whose input is its own)."""
     if source.startswith(APPLICATIONS_PREFIX):
-        return application_config(source[len(APPLICATIONS_PREFIX):])
+        return application_config(source[len(APPLICATIONS_PREFIX):], input_shape)
+    if input_shape is not None:
+        raise UserError(f"--input is for applications:NAME; {source} is a saved model, with its own input shape",
+                        "leave out --input (or edit the imported spec's input:)")
     return keras_file_config(Path(source))
 
 
@@ -52,8 +59,9 @@ def keras_file_config(path: Path) -> dict[str, Any]:
     return checked_model(config, str(path))
 
 
-def application_config(name: str) -> dict[str, Any]:
-    """``keras.applications.NAME(weights=None)``, serialised as a ``.keras`` file would hold it."""
+def application_config(name: str, input_shape: Optional[InputShape] = None) -> dict[str, Any]:
+    """``keras.applications.NAME(weights=None)`` (``input_shape=`` when given), serialised as a
+    ``.keras`` file would hold it. Its variables are never filled: the config needs none."""
     import keras
     from keras.saving import serialize_keras_object
 
@@ -61,8 +69,39 @@ def application_config(name: str) -> dict[str, Any]:
     if name not in names:
         hint = did_you_mean(name, names) or "Keras Applications has: " + ", ".join(names)
         raise UserError(f"no Keras Applications model named '{name}'", hint)
-    model = getattr(keras.applications, name)(weights=None)
-    return checked_model(serialize_keras_object(model), f"applications:{name}")
+    sized = {} if input_shape is None else {"input_shape": tuple(input_shape)}
+    with unfilled_variables():
+        try:
+            model = getattr(keras.applications, name)(weights=None, **sized)
+        except ValueError as exc:  # Keras says which sizes the model takes
+            raise UserError(f"Keras cannot build {name} for --input {_shape_text(input_shape)}: {exc}",
+                            "give an input size the model accepts (e.g. 224x224x3)") from None
+        return checked_model(serialize_keras_object(model), f"applications:{name}")
+
+
+@contextmanager
+def unfilled_variables() -> Iterator[None]:
+    """Keras variables made inside are never filled with values (ConvNeXtXLarge's 350M weights
+    would take seconds and gigabytes; shapes and configs need none), and Keras forgets them after,
+    rather than filling them all the next time any stateless scope ends."""
+    import keras
+    from keras.src.backend.common import global_state  # the list of unfilled variables has no public API
+
+    key = "uninitialized_variables"
+    before = len(global_state.get_global_attribute(key, [], set_to_default=True))
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            yield
+    finally:
+        del global_state.get_global_attribute(key, [], set_to_default=True)[before:]
+
+
+def _shape_text(shape: Optional[InputShape]) -> str:
+    """
+    >>> _shape_text((96, None, 3))
+    '96x?x3'
+    """
+    return "x".join("?" if s is None else str(s) for s in shape or ())
 
 
 def application_names() -> list[str]:
