@@ -189,6 +189,13 @@ def test_hover_on_a_layer_line_shows_its_numbers(page: webdriver.Chrome) -> None
     card = wait(page, lambda d: d.find_elements(By.CSS_SELECTOR, ".hover-card"))[0].text
     assert "c1 (Conv2D)" in card and "[28, 28, 6]" in card and "params: 156" in card
     assert "MACs: 117,600" in card and "receptive field: 5x5" in card
+    dx, dy = page.execute_script("""
+        const v = studio.view; const line = v.state.doc.line(18); const box = v.contentDOM.getBoundingClientRect();
+        const at = v.coordsAtPos(line.from + line.text.indexOf('kernel_size') + 3);
+        return [at.left - (box.left + box.width / 2), (at.top + at.bottom) / 2 - (box.top + box.height / 2)];""")
+    ActionChains(page).move_to_element_with_offset(page.find_element(By.CSS_SELECTOR, ".cm-content"), int(dx), int(dy)).perform()
+    card = wait(page, lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, ".hover-card") if "c3" in c.text])[0]
+    assert "kernel_size: Size of the convolution window" in card and "params: 2,416" in card   # c3's numbers and the argument's schema text
 
 
 def test_completion_offers_kinds_and_arguments_from_the_schema(page: webdriver.Chrome) -> None:

@@ -46,16 +46,27 @@ export function diagnostics(doc, errors) {
   });
 }
 
-function hoverCard(row, kindInfo) {
+/** The argument of `kindInfo` whose key is under column `at` of a flow line, as [name, schema]. */
+function argumentAt(text, at, kindInfo) {
+  const props = kindInfo.properties || {};
+  for (const m of text.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)) {
+    if (at >= m.index && at <= m.index + m[1].length && props[m[1]]) return [m[1], props[m[1]]];
+  }
+  return null;
+}
+
+/** The card shown over a layer's line: its numbers (when analysed), the kind's and the argument's docs. */
+function hoverCard(row, kindInfo, arg) {
   const dom = document.createElement("div");
   dom.className = "hover-card";
-  const lines = [
+  const lines = row ? [
     ["layer", `${row.name} (${row.type})`],
     ["output", formatShape(row.output_shape)],
     ["params", formatCount(row.params)],
     ["MACs", row.macs === null ? "unknown" : formatCount(row.macs)],
     ["receptive field", formatField(row.receptive_field)],
-  ];
+  ] : [];
+  if (arg) lines.push([arg[0], arg[1].description || ""]);
   for (const [key, value] of lines) {
     const div = dom.appendChild(document.createElement("div"));
     div.append(Object.assign(document.createElement("b"), {textContent: `${key}: `}), value);
@@ -76,10 +87,10 @@ export function createEditor(parent, text, hooks) {
     const row = hooks.rowAtLine(line.number);
     const info = hooks.schemaInfo();
     const kind = info ? kindOnLine(line.text, info.kinds) : null;
+    const arg = kind ? argumentAt(line.text, pos - line.from, info.kinds[kind]) : null;
     if (!row && !kind) return null;
     return {pos: line.from, end: line.to, above: true, create: () => ({
-      dom: row ? hoverCard(row, kind && info.kinds[kind]) :
-        Object.assign(document.createElement("div"), {className: "hover-card", textContent: info.kinds[kind].description}),
+      dom: row ? hoverCard(row, kind && info.kinds[kind], arg) : hoverCard(null, info.kinds[kind], arg),
     })};
   }, {hoverTime: 250});
   const completion = autocompletion({override: [(ctx) => {

@@ -22,7 +22,7 @@ function clearPad(pad) {
   ctx.fillRect(0, 0, pad.width, pad.height);
 }
 
-/** A prediction as the task gives it: bars of top classes, a mask picture, or the raw values. */
+/** A prediction as the task gives it: bars of top classes, a mask picture, keypoints, values or boxes. */
 function renderPrediction(prediction) {
   const box = $("prediction");
   box.replaceChildren();
@@ -37,11 +37,13 @@ function renderPrediction(prediction) {
     }
   }
   if (prediction.mask_png) box.appendChild(Object.assign(document.createElement("img"), {src: prediction.mask_png, alt: "mask"}));
-  for (const key of ["boxes", "keypoints"]) {
-    if (prediction[key]) {
-      box.appendChild(Object.assign(document.createElement("pre"), {textContent: `${key}: ${JSON.stringify(prediction[key], null, 1)}`}));
-    }
+  const lines = [];
+  for (const point of prediction.keypoints || []) {
+    lines.push(`${point.name}: (${point.x.toFixed(1)}, ${point.y.toFixed(1)}) peak ${point.peak.toFixed(2)}`);
   }
+  if (prediction.output) lines.push(`output: ${JSON.stringify(prediction.output)}`);
+  if (prediction.boxes) lines.push(...prediction.boxes.map((b) => JSON.stringify(b)));  // detection: as the server gives them
+  if (lines.length) box.appendChild(Object.assign(document.createElement("pre"), {textContent: lines.join("\n")}));
 }
 
 /** Which channel of a tile grid the mouse is over (null in the gaps or past the last channel). */
