@@ -88,6 +88,10 @@ class Evaluation:
 
 def evaluate_run(run: RunDir, cfg: TrainConfig, model: Any, given_source: bool) -> Evaluation:
     """Keras metrics of ``model`` on the run's validation data, or on a whole given source."""
+    from archspec.train.pose.session import is_object_source
+    if cfg.task == "keypoints" and is_object_source(cfg.data.source):
+        from archspec.train.pose.evaluation import evaluate_pose_objects
+        return evaluate_pose_objects(run, cfg, model, given_source)
     from archspec.train.datasets import ModelIO, build_data
     from archspec.train.objects import build_loss, build_metrics
     from archspec.train.tasks import output_activation

@@ -74,20 +74,24 @@ def test_predict_writes_coordinates_in_the_files_pixels_and_a_picture(pose_run: 
     assert refused.exit_code == 2 and "this run's task is keypoints" in refused.output
 
 
-def test_the_picture_draws_present_keypoints_and_their_skeleton(tmp_path: Path) -> None:
+def test_the_picture_draws_every_keypoint_weak_ones_hollow_and_thin(tmp_path: Path) -> None:
     from PIL import Image
 
     from archspec.train.pose.picture import draw_pose, keypoint_colour
 
-    keypoints = np.array([[8.0, 8.0, 0.9], [56.0, 8.0, 0.8], [32.0, 56.0, 0.2]], np.float32)
-    path = draw_pose(np.zeros((64, 64, 3), np.float32), keypoints, [(0, 1), (1, 2)], ["a", "b", "c"],
+    keypoints = np.array([[8.0, 8.0, 0.9], [56.0, 8.0, 0.8], [8.0, 56.0, 0.2]], np.float32)
+    path = draw_pose(np.zeros((64, 64, 3), np.float32), keypoints, [(0, 1), (0, 2)], ["a", "b", "c"],
                      tmp_path / "pose.png")
     with Image.open(path) as opened:
         pixels = np.asarray(opened.convert("RGB"))
     assert pixels.shape == (256, 256, 3)  # 64 px scaled by 4
-    line = pixels[32, 64:192]             # the a-b line at y = 8 * 4
-    assert (line == keypoint_colour(0, 3)).all(axis=-1).mean() > 0.9
-    assert not (pixels == keypoint_colour(2, 3)).all(axis=-1).any()  # c's peak is below 0.5: not drawn
+    colour_a = (pixels == keypoint_colour(0, 3)).all(axis=-1)
+    assert colour_a[32, 64:192].mean() > 0.9                        # the a-b line at y = 8 * 4
+    assert colour_a[32, 32]                                         # a (0.9): a filled dot at its centre
+    weak = (pixels == keypoint_colour(2, 3)).all(axis=-1)           # c (0.2): drawn, not dropped
+    assert weak[224 - 8:224 + 9, 32 - 8:32 + 9].any()               # its ring around (32, 224)
+    assert not weak[224, 32]                                        # hollow
+    assert colour_a[120, 24:40].sum() < colour_a[24:40, 120].sum()  # the a-c line (to a weak keypoint) is thinner
 
 
 def test_bad_keypoint_settings_stop_before_the_run_is_written(tmp_path: Path) -> None:

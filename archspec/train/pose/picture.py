@@ -1,10 +1,12 @@
 """``predict``'s pose picture: the image with its keypoints and skeleton drawn on it (PNG).
 
 The image is scaled up by a whole factor (nearest neighbour, so its pixels stay sharp) until
-its longer side is at least 256 px. A keypoint is drawn when its peak is at least ``PRESENT``
-(0.5, the height at which a target heatmap's peak counts as a keypoint), as a ring in its own
-colour (hues spread evenly over the keypoints) with its name; a skeleton pair is a line between
-two drawn keypoints. Keypoints are image pixels, x right, y down, origin at the top-left corner.
+its longer side is at least 256 px. Every keypoint is drawn in its own colour (hues spread
+evenly over the keypoints) with its name: a filled dot in a ring when its peak is at least
+``PRESENT`` (0.5, the height at which a target heatmap's peak counts as a keypoint), a thin
+hollow ring when it is weaker (shown rather than dropped: an undertrained model's peaks are low).
+A skeleton pair is a line between its keypoints, thin when either is weak. Keypoints are image
+pixels, x right, y down, origin at the top-left corner.
 """
 from __future__ import annotations
 
@@ -44,16 +46,18 @@ def draw_pose(image: np.ndarray, keypoints: np.ndarray, skeleton: Sequence[tuple
     picture = Image.fromarray(pixels).resize((pixels.shape[1] * factor, pixels.shape[0] * factor),
                                              Image.Resampling.NEAREST)
     pen = ImageDraw.Draw(picture)
-    shown = keypoints[:, 2] >= PRESENT
+    strong = keypoints[:, 2] >= PRESENT
     at = [(float(x) * factor, float(y) * factor) for x, y, _ in keypoints]
     for a, b in skeleton:
-        if shown[a] and shown[b]:
-            pen.line([at[a], at[b]], fill=keypoint_colour(a, len(keypoints)), width=max(2, factor // 3))
+        width = max(2, factor // 3) if strong[a] and strong[b] else 1
+        pen.line([at[a], at[b]], fill=keypoint_colour(a, len(keypoints)), width=width)
     radius = max(3, factor)
-    for k in np.flatnonzero(shown):
-        x, y = at[k]
-        colour = keypoint_colour(int(k), len(keypoints))
-        pen.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=2)
+    for k, (x, y) in enumerate(at):
+        colour = keypoint_colour(k, len(keypoints))
+        pen.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=2 if strong[k] else 1)
+        if strong[k]:
+            dot = max(1, radius // 2)
+            pen.ellipse([x - dot, y - dot, x + dot, y + dot], fill=colour)
         pen.text((x + radius + 2, y - radius), names[k], fill=colour)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

@@ -40,7 +40,7 @@ def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[
                          locate: Locator) -> Session:
     """Build the model in scope, check the object data against its heatmaps, compile."""
     from archspec.train.annotations.augment_objects import ObjectAugment
-    from archspec.train.detection.data import object_summary, split_object_data
+    from archspec.train.detection.data import object_summary
 
     ObjectAugment.from_entries(cfg.data.augment, keypoints=True, locate=locate)  # refused at its line
     with runtime.strategy.scope():
@@ -48,12 +48,7 @@ def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[
     io = ModelIO.of(model)
     activation = output_activation(model)
     check_output(cfg.task, io.output_shape, activation)
-    train, validation = split_object_data(cfg, io.input_shape, 1, "keypoints")  # type: ignore[arg-type]
-    check_keypoints(train.data, io.output_shape[-1])
-    sigma = float(cfg.keypoints.get("heatmap_sigma", DEFAULT_HEATMAP_SIGMA))
-    pack = heatmap_packer(io.input_shape[:2], io.output_shape[:2], sigma)
-    train = replace(train, pack=pack)
-    validation = replace(validation, pack=pack) if validation is not None else None
+    train, validation = object_pipelines(cfg, io)
     steps = min(cfg.steps_per_epoch or train.batches_per_epoch(), train.batches_per_epoch())
     spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
     with runtime.strategy.scope():
@@ -64,10 +59,25 @@ def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[
         model.optimizer.build(model.trainable_variables)
     summary = {**object_summary(cfg, train, validation), "keypoint_names": list(train.data.keypoint_names),
                "skeleton": [list(pair) for pair in train.data.skeleton],
-               "heatmap_sigma": sigma, "heatmap_size": list(io.output_shape[:2])}
+               "heatmap_sigma": heatmap_sigma(cfg), "heatmap_size": list(io.output_shape[:2])}
     monitor = cfg.monitor or ("val_loss" if validation is not None else "loss")
     bundle = DataBundle(train, validation, summary)  # type: ignore[arg-type]
     return Session(cfg, runtime, model, bundle, steps, spe, activation, monitor)
+
+
+def heatmap_sigma(cfg: TrainConfig) -> float:
+    return float(cfg.keypoints.get("heatmap_sigma", DEFAULT_HEATMAP_SIGMA))
+
+
+def object_pipelines(cfg: TrainConfig, io: ModelIO) -> tuple[Any, Any]:
+    """The training and validation object pipelines (``detection.data``'s), each batch's targets
+    the heatmaps drawn of its keypoints; the data's keypoints checked against the heatmaps."""
+    from archspec.train.detection.data import split_object_data
+
+    train, validation = split_object_data(cfg, io.input_shape, 1, "keypoints")  # type: ignore[arg-type]
+    check_keypoints(train.data, io.output_shape[-1])
+    pack = heatmap_packer(io.input_shape[:2], io.output_shape[:2], heatmap_sigma(cfg))
+    return replace(train, pack=pack), replace(validation, pack=pack) if validation is not None else None
 
 
 def check_keypoints(data: Any, channels: int) -> None:
