@@ -22,6 +22,7 @@ from archspec.train.config import TrainConfig
 from archspec.train.distribute import dtype_policy, make_strategy, setup_runtime
 from archspec.train.failures import translate_error
 from archspec.train.objects import build_loss, build_metrics, build_optimizer
+from archspec.train.pose.callback import pose_logs
 from archspec.train.recorder import Recorder
 from archspec.train.rundir import RunDir
 from archspec.train.session import TrainResult, log_start, prepare_session, write_run_files
@@ -39,6 +40,7 @@ def train_multi_worker(model_factory: Callable[[], Any], cfg: TrainConfig, run: 
                         f"{runtime.replicas} replicas", "make the global batch a multiple of the replica count")
     with dtype_policy(runtime.policy):
         s = prepare_session(cfg, runtime, model_factory, locate, compile=False, drop_remainder=True)
+        pose_scores = pose_logs(s, locate)  # keypoints: PCK and OKS AP, as fit's callback adds them
         with runtime.strategy.scope():
             optimizer = build_optimizer(cfg, s.steps * cfg.epochs, locate)
             optimizer.build(s.model.trainable_variables)
@@ -65,7 +67,7 @@ def train_multi_worker(model_factory: Callable[[], Any], cfg: TrainConfig, run: 
         try:
             for epoch in range(first, cfg.epochs):
                 total = sum(float(step(iterator)) for _ in range(s.steps // s.steps_per_execution))
-                logs = {"loss": total / s.steps, **evaluate()}
+                logs = {"loss": total / s.steps, **evaluate(), **pose_scores()}
                 if runtime.is_chief:
                     print(f"epoch {epoch + 1}/{cfg.epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()),
                           file=sys.stderr if not sys.stdout.isatty() else sys.stdout, flush=True)

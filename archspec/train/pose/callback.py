@@ -67,6 +67,16 @@ def validation_scores(model: Any, validation: Any, settings: PoseSettings) -> di
     return pose_scores(model, validation.evaluate(), settings)
 
 
+def pose_logs(session: Any, locate: Callable[[tuple], Location | None]) -> Callable[[], dict[str, float]]:
+    """The epoch's ``val_`` pose scores as a function, for the multi-worker loop (which has no Keras
+    callbacks); nothing for other tasks or without validation data. Checks train.keypoints now."""
+    if session.cfg.task != "keypoints" or session.data.validation is None:
+        return dict
+    settings = summary_settings(session.cfg, session.model, session.data.summary, locate)
+    return lambda: {f"val_{name}": value for name, value in
+                    validation_scores(session.model, session.data.validation, settings).items()}
+
+
 def pose_callbacks(session: Any, locate: Callable[[tuple], Location | None]) -> list[Any]:
     """The metrics callback of a keypoints session with validation data (none otherwise)."""
     if session.cfg.task != "keypoints":
