@@ -48,8 +48,8 @@ def find_peaks(heatmaps: np.ndarray, floor: float = PEAK_FLOOR, radius: int = NM
     """Every channel's peaks in ``(N, H, W, K)`` heatmaps.
 
     >>> yy, xx = np.mgrid[0:16, 0:16] + 0.5
-    >>> two = np.exp(-((xx - 3.3) ** 2 + (yy - 4.0) ** 2) / 4) + 0.6 * np.exp(-((xx - 11.5) ** 2 + (yy - 12.5) ** 2) / 4)
-    >>> peaks = find_peaks(two[None, ..., None])
+    >>> def peak(x, y): return np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 4)
+    >>> peaks = find_peaks((peak(3.3, 4.0) + 0.6 * peak(11.5, 12.5))[None, ..., None])
     >>> np.round(peaks.xy.astype(float), 2).tolist(), np.round(peaks.value.astype(float), 2).tolist()
     ([[3.3, 4.0], [11.5, 12.5]], [0.93, 0.6])
     """
@@ -66,7 +66,8 @@ def group_by_boxes(peaks: Peaks, boxes: np.ndarray, keypoints: int) -> np.ndarra
 
     >>> peaks = Peaks(np.zeros(3, int), np.array([0, 0, 1]), np.array([[2, 2], [9, 9], [3, 1]], np.float32),
     ...               np.array([0.9, 0.8, 0.7], np.float32))
-    >>> np.round(group_by_boxes(peaks, np.array([[0, 0, 4, 4], [8, 8, 12, 12]], np.float32), 2).astype(float), 3).tolist()
+    >>> poses = group_by_boxes(peaks, np.array([[0, 0, 4, 4], [8, 8, 12, 12]], np.float32), 2)
+    >>> np.round(poses.astype(float), 3).tolist()
     [[[2.0, 2.0, 0.9], [3.0, 1.0, 0.7]], [[9.0, 9.0, 0.8], [10.0, 10.0, 0.0]]]
     """
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
