@@ -128,6 +128,14 @@ def test_hovering_a_map_names_its_channel_range_and_receptive_field(explorer: we
     assert explorer.find_element(By.ID, "map-info").text.startswith("c1 channel 3 of 6")   # 3 columns of tiles
 
 
-def test_the_runs_curves_are_drawn_from_its_history(explorer: webdriver.Chrome) -> None:
+def test_the_runs_curves_are_drawn_from_its_history_and_follow_it(explorer: webdriver.Chrome, lenet_run: Path) -> None:
     charts = wait(explorer, lambda d: d.find_elements(By.CSS_SELECTOR, "#curves canvas"))
     assert [c.get_attribute("data-metric") for c in charts] == ["accuracy", "loss"]
+    epochs = int(charts[0].get_attribute("data-epochs"))
+    history = lenet_run / "history.csv"
+    text = history.read_text()
+    last = text.strip().splitlines()[-1].split(",")
+    with history.open("a") as f:                      # as a training run in progress appends an epoch
+        f.write(("" if text.endswith("\n") else "\n") + ",".join([str(int(last[0]) + 1), *last[1:]]) + "\n")
+    wait(explorer, lambda d: d.find_element(By.CSS_SELECTOR, "#curves canvas").get_attribute("data-epochs")
+         == str(epochs + 1), 15, "the curves did not follow history.csv")

@@ -21,6 +21,7 @@ export function metricColumns(columns) {
 function chart(title, series, epochs) {
   const canvas = Object.assign(document.createElement("canvas"), {width: 300, height: 150});
   canvas.dataset.metric = title;
+  canvas.dataset.epochs = String(epochs.length);
   const ctx = canvas.getContext("2d");
   const values = Object.values(series).flat().filter(Number.isFinite);
   if (!values.length) return canvas;
