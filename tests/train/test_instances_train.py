@@ -77,6 +77,24 @@ def test_train_records_box_and_mask_map(run: Path) -> None:
     assert {"loss", "p3_loss", "p4_loss", "val_loss", "val_map", "val_map50", "val_mask_map",
             "val_mask_map50"} <= set(rows[0])
     assert (run / "curves.png").is_file() and (run / "best.keras").is_file()
+    assert 1e-3 < _mask_term(rows[0]) < 0.15 * 5, "the loss is the levels' plus 0.15 x the mask BCE"
+
+
+def _mask_term(row: dict[str, str]) -> float:
+    return float(row["loss"]) - float(row["p3_loss"]) - float(row["p4_loss"])
+
+
+def test_resume_keeps_the_mask_loss(run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "again"
+    shutil.copytree(run, copy)
+    result = _cli("train", "--resume", str(copy), "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    with open(copy / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows] == ["1", "2"] and _mask_term(rows[1]) > 1e-3
+    assert "val_mask_map" in rows[1]
 
 
 def test_saved_model_is_the_specs_and_its_mask_map_is_pycocotools(run: Path) -> None:
