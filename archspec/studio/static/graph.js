@@ -34,13 +34,13 @@ export function renderGraph(container, svgText, onNode) {
   };
 }
 
-/** Mark the box of one layer as current (and scroll it into view). */
-export function highlightNode(container, name) {
+/** Mark the box of one layer as current (and scroll it into view when `scroll`). */
+export function highlightNode(container, name, scroll = true) {
   let found = null;
   for (const g of container.querySelectorAll("g.node")) {
     const on = g.dataset.name === name;
     g.classList.toggle("current", on);
     if (on) found = g;
   }
-  if (found) found.scrollIntoView({block: "nearest", inline: "nearest"});
+  if (found && scroll) found.scrollIntoView({block: "nearest", inline: "nearest"});
 }

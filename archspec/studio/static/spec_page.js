@@ -38,7 +38,7 @@ function applySummary(body) {
   renderTotals($("totals"), summary, !body.ok);
   renderErrorList(errors);
   $("graph").classList.add("stale");  // until the picture of this text arrives
-  showCursorLayer(currentLine(), true);  // the rows were redrawn and may have moved
+  showCursorLayer(currentLine(), "rows");  // the rows were redrawn and may have moved
   state.analyses += 1;
   document.body.dataset.analyses = String(state.analyses);
   document.dispatchEvent(new CustomEvent("studio:analysed", {detail: {ok: body.ok, serverMs: body.elapsed_ms}}));
@@ -48,7 +48,7 @@ function applyDetails(body) {
   state.explain = body.explain || {};
   renderGraph($("graph"), body.graph_svg, (name) => jumpToName(name));
   $("graph").classList.remove("stale");
-  showCursorLayer(currentLine(), true);
+  showCursorLayer(currentLine(), "details");
 }
 
 function currentLine() {
@@ -118,16 +118,20 @@ function onChange(text) {
   }
 }
 
-/** Highlight the row and box of the layer at `line` and show its explain lines (`redraw`:
- * even when it is the layer already shown, after new rows, picture or lines arrived). */
-function showCursorLayer(line, redraw = false) {
+/** Highlight the row and box of the layer at `line` and show its explain lines. `redrawn`
+ * says what just arrived: "rows" (a new table: only the row's mark, no scrolling, so a
+ * keystroke costs no layout of the picture), "details" (the picture and explain lines), or
+ * nothing (the cursor moved: only a change of layer does anything). */
+function showCursorLayer(line, redrawn = null) {
   const entry = entryLineAt(state.view.state.doc, line);
   const row = entry ? state.rows.get(entry) : null;
   const name = row ? row.name : null;
-  if (name === state.currentName && !redraw) return;
+  const moved = name !== state.currentName;
+  if (!moved && !redrawn) return;
   state.currentName = name;
-  highlightRow($("summary"), name);
-  highlightNode($("graph"), name);
+  highlightRow($("summary"), name, moved);
+  if (!moved && redrawn === "rows") return;
+  highlightNode($("graph"), name, moved);
   const lines = name ? state.explain[name] || [] : [];
   $("explain").textContent = lines.join("\n");
   $("explain-title").textContent = name ? `explain ${name}` : "explain (put the cursor on a layer)";

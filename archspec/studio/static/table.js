@@ -77,14 +77,13 @@ export function rowsByLine(summary) {
   return byLine;
 }
 
-/** Highlight the rows of one layer name (and scroll it into view); returns the row element. */
-export function highlightRow(table, name) {
+/** Highlight the rows of one layer name (and scroll it into view when `scroll`). */
+export function highlightRow(table, name, scroll = true) {
   let first = null;
   for (const tr of table.tBodies[0].rows) {
     const on = Boolean(name) && tr.dataset.name === name;
     tr.classList.toggle("current", on);
     if (on && !first) first = tr;
   }
-  if (first) first.scrollIntoView({block: "nearest"});
-  return first;
+  if (first && scroll) first.scrollIntoView({block: "nearest"});
 }
