@@ -240,7 +240,7 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
                     pictures_dir: str | None, which: str, as_json: bool, force: bool) -> None:
     """Top-k classes, labels, values, masks or keypoints for image files."""
     _setup_logging()
-    from archspec.train.inference import predict_images
+    from archspec.train.inference import predict_images, trained_letterboxed
     from archspec.train.mask_png import write_mask
 
     run, cfg, model, _ = _open_run(run_dir, which)
@@ -259,7 +259,7 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
         from archspec.train.pose.callback import summary_settings
         pose = summary_settings(cfg, model, summary)
         names = pose.names
-    for prediction in predict_images(model, cfg.task, images, names):
+    for prediction in predict_images(model, cfg.task, images, names, trained_letterboxed(summary)):
         if as_json:
             click.echo(json.dumps(prediction.as_json(top_k)))
         else:

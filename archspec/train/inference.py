@@ -154,6 +154,33 @@ def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
     return pixels[None]
 
 
+def load_letterboxed(path: str | Path, shape: Sequence[int]) -> tuple[np.ndarray, Any]:
+    """An image file placed in the model's input as object data is in training: (1, H, W, C)
+    letterboxed (aspect kept, grey 0.5 padding), and the ``Letterbox`` that maps points back."""
+    from archspec.train.annotations.dataset import adapt_channels
+    from archspec.train.annotations.image_files import read_image
+    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
+
+    height, width, channels = (int(d) for d in shape)
+    try:
+        image = read_image(Path(path), 3)
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}", "check the image path") from None
+    except OSError as exc:
+        raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
+    box = Letterbox.fit(image.shape[:2], (height, width))
+    return adapt_channels(letterbox_image(image, (height, width), box), channels)[None], box
+
+
+def trained_letterboxed(summary: dict[str, Any]) -> bool:
+    """Whether a run's data.json says its images were letterboxed (object data), not stretched.
+
+    >>> trained_letterboxed({"resize": "letterbox (aspect kept, grey 0.5 padding)"}), trained_letterboxed({})
+    (True, False)
+    """
+    return str(summary.get("resize", "")).startswith("letterbox")
+
+
 @dataclass
 class Prediction:
     path: str
@@ -161,6 +188,8 @@ class Prediction:
     output: np.ndarray                   # probabilities / values for one sample
     class_names: Sequence[str] | None
     image_size: tuple[int, int] | None = None   # (H, W) of the image file: keypoints are in its pixels
+    letterbox: Any = None                # how the file was placed in the input (else it was stretched to it)
+    input_size: tuple[int, int] | None = None   # (H, W) of the model's input, with a letterbox
 
     def top(self, k: int) -> list[tuple[str, float]]:
         order = np.argsort(-self.output)[:k]
@@ -190,11 +219,14 @@ class Prediction:
 
     def keypoints(self) -> np.ndarray:
         """Keypoints: each heatmap's sub-pixel peak, (K, 3) x, y in the image file's pixels and the peak
-        value (the model's input is the file stretched to its size, so heatmap pixels scale to the file's)."""
+        value: heatmap pixels scale to the input's, then back through the letterbox; without one the
+        input is the file stretched to its size, so heatmap pixels scale to the file's."""
         from archspec.train.pose.scoring import to_image
         from archspec.train.pose.decode import decode_peaks
 
         heatmap_size = self.output.shape[:2]
+        if self.letterbox is not None and self.input_size:
+            return self.letterbox.points_to_image(to_image(decode_peaks(self.output), heatmap_size, self.input_size))
         return to_image(decode_peaks(self.output), heatmap_size, self.image_size or heatmap_size)
 
     def as_json(self, k: int = 3) -> dict[str, Any]:
@@ -214,20 +246,29 @@ class Prediction:
         return out
 
 
-def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Sequence[str] | None) -> list[Prediction]:
+def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Sequence[str] | None,
+                   letterboxed: bool = False) -> list[Prediction]:
+    """Predictions for image files, stretched to the model's input, or ``letterboxed`` as object data
+    is in training (``trained_letterboxed``: keypoints then map back through each file's letterbox)."""
     from archspec.train.tasks import output_activation
 
     shape = tuple(model.inputs[0].shape[1:])
     if len(shape) != 3:
         raise UserError(f"the model's input has shape {shape}, not an image", "predict takes image models")
-    batch = np.concatenate([load_image(p, shape) for p in paths])
+    if letterboxed:
+        pixels, boxes = zip(*(load_letterboxed(p, shape) for p in paths))
+    else:
+        pixels, boxes = tuple(load_image(p, shape) for p in paths), (None,) * len(paths)
+    batch = np.concatenate(pixels)
+    input_size = (int(shape[0]), int(shape[1]))
     outputs: Any = np.asarray(model.predict(batch, verbose=0), np.float32)
     if output_activation(model) == "linear" and task in ("classification", "segmentation"):
         outputs = np.exp(outputs - outputs.max(-1, keepdims=True))
         outputs /= outputs.sum(-1, keepdims=True)
     elif output_activation(model) == "linear" and task == "multilabel":
         outputs = 1.0 / (1.0 + np.exp(-outputs))
-    return [Prediction(str(p), task, o, class_names, image_size(p)) for p, o in zip(paths, outputs)]
+    return [Prediction(str(p), task, o, class_names, image_size(p), box, input_size)
+            for p, o, box in zip(paths, outputs, boxes)]
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

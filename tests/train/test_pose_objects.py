@@ -192,3 +192,48 @@ def test_a_model_with_other_channels_than_the_datas_keypoints_is_refused(tmp_pat
     with pytest.raises(UserError, match="has 3 keypoints .head, left_hand, right_hand. but the model outputs 2"):
         train_model(dense_map((32, 32, 3), 2, None), config, tmp_path / "run", verbose=0)
     assert not (tmp_path / "run" / "train_config.json").exists()
+
+
+
+PEAKS = ((20.5, 14.5), (6.5, 26.5))   # input pixels of the stub's fixed keypoints 0 and 2
+
+
+def _peaked_model() -> Any:
+    """A 32x32 input, 32x32x3 heatmap stub: keypoints 0 and 2 peak at input pixels PEAKS whatever the
+    image (as a model trained on letterboxed inputs places them), keypoint 1 is the image's red
+    channel (a bright blob's centre, wherever it is)."""
+    import keras
+
+    yy, xx = np.mgrid[0:32, 0:32] + 0.5
+    image = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(image)
+
+    def fixed(x: float, y: float) -> Any:
+        heatmap = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 8.0)
+        dense = keras.layers.Dense(32 * 32, kernel_initializer="zeros",
+                                   bias_initializer=keras.initializers.Constant(heatmap.ravel()))
+        return keras.layers.Reshape((32, 32, 1))(dense(pooled))
+
+    red = keras.layers.Conv2D(1, 1, use_bias=False,
+                              kernel_initializer=keras.initializers.Constant([[[[1.0], [0.0], [0.0]]]]))(image)
+    return keras.Model(image, keras.layers.Concatenate()([fixed(*PEAKS[0]), red, fixed(*PEAKS[1])]))
+
+
+def test_predict_letterboxes_a_non_square_image_as_training_did(coco_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(coco_run, run)
+    model = _peaked_model()
+    for name in ("best.keras", "last.keras"):
+        model.save(run / name)
+    yy, xx = np.mgrid[0:24, 0:48] + 0.5   # 48 wide, 24 high: scale 2/3 into 32x32, 8 px grey above and below
+    blob = np.exp(-((xx - 33.0) ** 2 + (yy - 9.0) ** 2) / (2 * 3.0 ** 2))
+    write_png(tmp_path / "wide.png", (np.stack([blob] * 3, -1) * 255 + 0.5).astype(np.uint8))
+    result = _cli("predict", str(run), str(tmp_path / "wide.png"), "--json", "--pictures-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    found = [(k["x"], k["y"]) for k in json.loads(result.stdout.splitlines()[0])["keypoints"]]
+    expected = [(x * 1.5, (y - 8.0) * 1.5) for x, y in PEAKS]   # back through the letterbox
+    np.testing.assert_allclose([found[0], found[2]], expected, atol=0.05)   # stretched: y 10.9 and 19.9
+    np.testing.assert_allclose(found[1], (33.0, 9.0), atol=0.3)
+    assert (tmp_path / "wide.pose.png").stat().st_size > 0
