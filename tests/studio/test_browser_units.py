@@ -94,7 +94,15 @@ def test_totals_and_numbers_read_as_summary_prints_them(run_js) -> None:
     got = run_js("""
         const el = document.createElement("div");
         table.renderTotals(el, {layers: [{params: 10, macs: 5}, {params: 2, macs: null}]}, true);
-        return [table.shortCount(416520), table.shortCount(25557032), table.shortBytes(246824), table.formatShape([null, 3]),
+        const grid = document.createElement("table");
+        grid.appendChild(document.createElement("tbody"));
+        table.renderTable(grid, {layers: [{name: "conv2/block1/conv0", block: "conv2/block1", type: "Conv2D",
+          output_shape: [56, 56, 64], params: 4160, macs: null, receptive_field: [3, 3], line: 26}]},
+          {line: 40, message: "broken"});
+        const cells = [...grid.querySelectorAll("tr")].map((tr) => [...tr.cells].map((td) => td.textContent));
+        return [cells, table.shortCount(416520), table.shortCount(25557032), table.shortBytes(246824), table.formatShape([null, 3]),
                 table.formatField([5, 5]), table.formatField([]), el.textContent];
     """)
+    cells = got.pop(0)
+    assert cells == [["conv2/block1/conv0", "Conv2D", "[56, 56, 64]", "4,160", "?", "3x3"], ["line 40: broken"]]
     assert got == ["416.52K", "25.56M", "241.04 KiB", "[?, 3]", "5x5", "-", "up to the first error: 12 params · 5 MACs (5)"]
