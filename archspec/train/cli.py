@@ -232,7 +232,8 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 @click.option("--pictures-dir", type=click.Path(file_okay=False),
               help="Keypoints: draw each image's keypoints and skeleton (train.keypoints.skeleton) here, "
                    "as STEM.pose.png. Detection: draw each image's boxes here as STEM.detections.png, beside "
-                   "detections.json (default RUN_DIR/predictions).")
+                   "detections.json (default RUN_DIR/predictions); instance segmentation: each instance's mask "
+                   "tinted in its own colour too, and its RLE in detections.json.")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print predictions as JSON lines.")
 @force_option
