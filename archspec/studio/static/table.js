@@ -37,7 +37,7 @@ export function renderTable(table, summary, firstError) {
     const tr = body.appendChild(document.createElement("tr"));
     tr.dataset.line = row.line;
     tr.dataset.name = row.name;
-    cell(tr, row.name, "name");  // a block's layers are named by their path: conv2/block1/conv0
+    cell(tr, row.name, "name").title = row.name;  // a block's layers are named by their path: conv2/block1/conv0
     cell(tr, row.type);
     cell(tr, formatShape(row.output_shape), "shape");
     cell(tr, formatCount(row.params), "num");
