@@ -39,7 +39,7 @@ def prepare_image(data: ObjectData, index: int, input_size: tuple[int, int], cha
     image, objects, box = letterbox(data.load_image(index), data.objects(index), input_size)
     image = adapt_channels(image, channels)
     if augment and rng is not None:
-        image, objects = augment.apply(image, objects, rng, flip_pairs(data.keypoint_names))
+        image, objects = augment.apply(image, objects, rng, data.keypoint_flip or flip_pairs(data.keypoint_names))
     return image, objects, box
 
 

@@ -86,6 +86,7 @@ class ObjectData:
     sizes: tuple[tuple[int, int], ...]          # (H, W) of each image
     has_masks: bool = False       # every image's objects carry masks
     keypoint_count: int = 0       # K of every object's keypoints; 0: no keypoints
+    keypoint_flip: tuple[int, ...] = ()   # keypoint k's mirror under a horizontal flip; (): by their names
     channels: int = 3
 
     def __len__(self) -> int:

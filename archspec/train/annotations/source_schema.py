@@ -19,9 +19,10 @@ OBJECT_SOURCES: list[dict[str, Any]] = [
     },
     {
         "type": "object", "required": ["yolo"], "additionalProperties": False,
-        "description": "Ultralytics YOLO labels (detection and instance_segmentation tasks): DIR/images/** "
-                       "and DIR/labels/** with the same names, one `cls cx cy w h` or `cls x1 y1 x2 y2 ...` "
-                       "line per object in [0, 1]; class names from DIR/data.yaml",
+        "description": "Ultralytics YOLO labels (detection, instance_segmentation and keypoints tasks): "
+                       "DIR/images/** and DIR/labels/** with the same names, one `cls cx cy w h` or "
+                       "`cls x1 y1 x2 y2 ...` line per object in [0, 1] (keypoints: `cls cx cy w h x y v ...` "
+                       "as DIR/data.yaml's kpt_shape says); class names from DIR/data.yaml",
         "properties": {"yolo": {**_PATH, "description": "the folder holding images/ and labels/"}},
     },
 ]
