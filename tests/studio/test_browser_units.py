@@ -1,6 +1,6 @@
 """The page's pure functions (static/*.js), run in the same headless Chromium as the page:
-completion from the schema in every YAML form, the entry a line belongs to, diagnostics'
-ranges, the channel under the mouse, the curves' metric pairs.
+completion from the schema in every YAML form, the entry a line belongs to and its name, a
+block instance's rows, diagnostics' ranges, the channel under the mouse, the curves' metric pairs.
 """
 from __future__ import annotations
 
@@ -70,6 +70,13 @@ def test_entry_lines_diagnostics_channels_and_metrics(run_js) -> None:
           "name: n", "layers:", "  - Conv2D:", "      filters: 8", "", "    name: c", "  - Flatten",
           "  - Dense: {units: 3}", "outputs: c"].join("\\n")}).doc;
         const entries = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => editor.entryLineAt(doc, n));
+        const names = [3, 7, 8].map((n) => editor.entryName(doc, n));
+        const nested = cm.EditorState.create({doc: [
+          "layers:", "  - name: first", "    Stage: {filters: 64}", "  - Stage:", "      filters: 8",
+          "      name: not_the_entrys", "    name: conv2"].join("\\n")}).doc;
+        names.push(editor.entryName(nested, 2), editor.entryName(nested, 4));
+        const matches = [["conv2/block1/conv0", "conv2"], ["conv2", "conv2"], ["conv20", "conv2"], ["c1", null]].map(
+          ([row, name]) => table.rowMatches(row, name));
         const ranges = editor.diagnostics(doc, [
           {line: 4, col: 7, end_line: 4, end_col: 14, message: "m", hint: "h", severity: "error"},
           {line: 8, col: 20, message: "no end", severity: "warning"},
@@ -80,9 +87,11 @@ def test_entry_lines_diagnostics_channels_and_metrics(run_js) -> None:
           ([x, y]) => explorer.channelAt(img, map, {clientX: x, clientY: y}));
         const metrics = [...curves.metricColumns(["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lr"])];
         const rows = table.rowsByLine({layers: [{name: "a", line: 3}, {name: "b", line: 3}, {name: "c", line: 7}]});
-        return {entries, ranges, channels, metrics, rows: [...rows].map(([l, r]) => [l, r.name])};
+        return {entries, names, matches, ranges, channels, metrics, rows: [...rows].map(([l, r]) => [l, r.name])};
     """)
     assert got["entries"] == [None, None, 3, 3, 3, 3, 7, 8, None]
+    assert got["names"] == ["c", None, None, "first", "conv2"]   # the entry's own name: key, not an argument's
+    assert got["matches"] == [True, True, False, False]
     assert got["ranges"] == [["filters", "error", "m\nhint: h"], ["3", "warning", "no end"],
                              ["outputs", "error", "past the end"]]
     assert got["channels"] == [0, 2, 4, None]          # the second row's third tile is past the 5th channel

@@ -31,6 +31,19 @@ export function entryLineAt(doc, line) {
   return null;
 }
 
+/** The `name:` an entry starting at `entry` (a 1-based line) gives itself, or null. */
+export function entryName(doc, entry) {
+  const first = doc.line(entry).text;
+  const keyIndent = first.match(/^\s*-\s+/)[0].length;  // the entry's own keys line up after "- "
+  for (let n = entry; n <= doc.lines && n < entry + 50; n++) {
+    const text = doc.line(n).text;
+    if (n > entry && text.trim() && !text.trim().startsWith("#") && text.match(/^\s*/)[0].length < keyIndent) break;
+    const m = text.slice(n === entry ? keyIndent : 0).match(/^\s*name:\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)/);
+    if (m && (n === entry || text.match(/^\s*/)[0].length === keyIndent)) return m[1];
+  }
+  return null;
+}
+
 /** CodeMirror diagnostics for the analysis's errors (an empty range grows to the word). */
 export function diagnostics(doc, errors) {
   return errors.map((e) => {

@@ -1,6 +1,7 @@
 // The network picture: the server's SVG (shapes on the edges, blocks as clusters). Each box is
 // a <g> whose <title> starts with the layer's name ("c1: Conv2D 5x5, 6 -> [28, 28, 6]"), which
 // is how a click finds the layer and a cursor move highlights it.
+import {rowMatches} from "./table.js";
 
 /** The layer name of a box's <g>, from its title, or null. */
 export function nodeName(g) {
@@ -34,13 +35,13 @@ export function renderGraph(container, svgText, onNode) {
   };
 }
 
-/** Mark the box of one layer as current (and scroll it into view when `scroll`). */
+/** Mark the box of one layer (or every box of a block instance) as current (and scroll it into view when `scroll`). */
 export function highlightNode(container, name, scroll = true) {
   let found = null;
   for (const g of container.querySelectorAll("g.node")) {
-    const on = g.dataset.name === name;
+    const on = rowMatches(g.dataset.name, name);
     g.classList.toggle("current", on);
-    if (on) found = g;
+    if (on && !found) found = g;
   }
   if (found && scroll) found.scrollIntoView({block: "nearest", inline: "nearest"});
 }

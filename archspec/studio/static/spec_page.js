@@ -1,7 +1,7 @@
 // The spec editor page: the open file, its analysis as the user types, saving and drafts.
 import * as api from "./api.js";
-import {createEditor, showErrors, jumpToLine, replaceText, entryLineAt} from "./editor.js";
-import {renderTable, renderTotals, rowsByLine, highlightRow} from "./table.js";
+import {createEditor, showErrors, jumpToLine, replaceText, entryLineAt, entryName} from "./editor.js";
+import {renderTable, renderTotals, rowsByLine, highlightRow, rowMatches, formatCount, formatShape} from "./table.js";
 import {renderGraph, highlightNode} from "./graph.js";
 import {readSchema} from "./schema.js";
 import {loadDraft, storeDraft, dropDraft} from "./drafts.js";
@@ -20,7 +20,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   view: null, schema: null, doc: null,  // doc: {key, path (null for a zoo spec), version, diskText}
-  rows: new Map(), explain: {}, analyses: 0, parts: ALL_PARTS,
+  rows: new Map(), summaryLayers: [], explain: {}, analyses: 0, parts: ALL_PARTS,
   timer: null, detailTimer: null, inFlight: false, rerun: false, lastStart: -Infinity, currentName: null,
 };
 
@@ -33,6 +33,7 @@ function applySummary(body) {
   const summary = body.summary || {layers: []};
   const errors = body.errors || [];
   state.rows = rowsByLine(summary);
+  state.summaryLayers = summary.layers || [];
   showErrors(state.view, errors);
   renderTable($("summary"), summary, body.ok ? null : errors.find((e) => e.severity !== "warning"));
   renderTotals($("totals"), summary, !body.ok);
@@ -123,18 +124,29 @@ function onChange(text) {
  * keystroke costs no layout of the picture), "details" (the picture and explain lines), or
  * nothing (the cursor moved: only a change of layer does anything). */
 function showCursorLayer(line, redrawn = null) {
-  const entry = entryLineAt(state.view.state.doc, line);
+  const doc = state.view.state.doc;
+  const entry = entryLineAt(doc, line);
   const row = entry ? state.rows.get(entry) : null;
-  const name = row ? row.name : null;
+  // a block instance's line has no row of its own: its name stands for all its layers' rows
+  const name = row ? row.name : entry ? entryName(doc, entry) : null;
   const moved = name !== state.currentName;
   if (!moved && !redrawn) return;
   state.currentName = name;
   highlightRow($("summary"), name, moved);
   if (!moved && redrawn === "rows") return;
   highlightNode($("graph"), name, moved);
-  const lines = name ? state.explain[name] || [] : [];
+  const lines = row ? state.explain[name] || [] : blockLines(name);
   $("explain").textContent = lines.join("\n");
   $("explain-title").textContent = name ? `explain ${name}` : "explain (put the cursor on a layer)";
+}
+
+/** A block instance's totals, from its layers' rows. */
+function blockLines(name) {
+  const rows = state.summaryLayers.filter((r) => rowMatches(r.name, name));
+  if (!rows.length) return [];
+  const sum = (key) => rows.reduce((a, r) => a + (r[key] || 0), 0);
+  return [`block ${name}: ${rows.length} layers, output ${formatShape(rows[rows.length - 1].output_shape)}`,
+          `params = ${formatCount(sum("params"))}`, `MACs = ${formatCount(sum("macs"))}`];
 }
 
 function jumpToName(name) {

@@ -77,11 +77,14 @@ export function rowsByLine(summary) {
   return byLine;
 }
 
-/** Highlight the rows of one layer name (and scroll it into view when `scroll`). */
+/** The rows a name stands for: the layer's own, or every layer of a block instance ("conv2/..."). */
+export const rowMatches = (rowName, name) => Boolean(name) && (rowName === name || rowName.startsWith(`${name}/`));
+
+/** Highlight the rows of one layer or block instance (and scroll the first into view when `scroll`). */
 export function highlightRow(table, name, scroll = true) {
   let first = null;
   for (const tr of table.tBodies[0].rows) {
-    const on = Boolean(name) && tr.dataset.name === name;
+    const on = rowMatches(tr.dataset.name || "", name);
     tr.classList.toggle("current", on);
     if (on && !first) first = tr;
   }
