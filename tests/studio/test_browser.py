@@ -234,6 +234,13 @@ def test_save_writes_the_file_and_a_disk_change_asks_reload_or_overwrite(page: w
     wait(page, lambda d: editor_text(d) == spec.read_text())
     assert "units: 80" in editor_text(page) and "lenet5bcd" not in spec.read_text()
 
+    put_cursor(page, 3, "lenet5")
+    type_keys(page, "e")
+    page.execute_script("document.activeElement.blur()")   # Ctrl-S saves with the focus outside the editor too
+    press_save(page)
+    wait(page, lambda d: d.find_element(By.ID, "status").text == "saved")
+    assert "name: lenet5e\n" in spec.read_text()
+
 
 def test_a_reload_keeps_unsaved_text_until_it_is_saved(page: webdriver.Chrome, served: tuple[Path, str]) -> None:
     spec, _ = served

@@ -226,6 +226,12 @@ export async function startSpecPage(session) {
   state.writable = session.writable !== false;  // the server says when its files are a record, not a draft
   fileList(session);
   $("save").onclick = () => save();
+  document.addEventListener("keydown", (event) => {  // Ctrl-S outside the editor (the editor's own keymap ran first)
+    if ((event.ctrlKey || event.metaKey) && event.key === "s" && !event.defaultPrevented) {
+      event.preventDefault();
+      save();
+    }
+  });
   $("summary").onclick = (event) => {
     const tr = event.target.closest("tr[data-line]");
     if (tr) jumpToLine(state.view, Number(tr.dataset.line));
