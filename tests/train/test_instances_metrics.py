@@ -91,6 +91,11 @@ def test_overlay_colours_each_instance_and_writes_a_png(tmp_path: Path) -> None:
         expected = np.round(0.5 * 0.2 * 255 + 0.5 * np.array(instance_colour(k)))
         np.testing.assert_allclose(picture[row * factor, col * factor], expected, atol=1)
     assert tuple(picture[0, 0]) == (51, 51, 51)  # outside every instance: the image itself
+    masks[1, 5, 5] = True   # an overlap: the best instance (the first) is tinted last, on top
+    on_top = overlay_instances(image, masks, boxes, ["circle 0.91", "square 0.55"])[5 * factor, 5 * factor]
+    under = 0.5 * 0.2 * 255 + 0.5 * np.array(instance_colour(1))
+    np.testing.assert_allclose(on_top, np.round(0.5 * under + 0.5 * np.array(instance_colour(0))), atol=1)
+    masks[1, 5, 5] = False
     assert tuple(picture[9 * factor, 15 * factor - 1]) == instance_colour(1)  # the box's right edge
     path = write_overlay(tmp_path / "out.png", image, masks, boxes, ["circle 0.91", "square 0.55"])
     with Image.open(path) as written:

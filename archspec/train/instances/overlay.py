@@ -44,21 +44,24 @@ def overlay_instances(image: np.ndarray, masks: np.ndarray, boxes: np.ndarray, l
     """An (H*k, W*k, 3) uint8 picture of ``image`` (H, W, C) in [0, 1] with K instances drawn.
 
     ``masks`` (K, H, W) booleans, ``boxes`` (K, 4) x1, y1, x2, y2 in the image's pixels,
-    ``labels`` one text per instance.
+    ``labels`` one text per instance; best first, as detections come: they are drawn last, on top.
     """
     from PIL import Image, ImageDraw
 
     rgb = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
     rgb = np.repeat(rgb, 3, axis=-1) if rgb.shape[-1] == 1 else rgb[..., :3]
     tinted = rgb * 255.0
-    for k, mask in enumerate(np.asarray(masks, bool)):
+    last_first = range(len(labels) - 1, -1, -1)
+    for k in last_first:
+        mask = np.asarray(masks[k], bool)
         tinted[mask] = (1 - ALPHA) * tinted[mask] + ALPHA * np.array(instance_colour(k), np.float32)
     factor = enlargement(*rgb.shape[:2])
     big = np.repeat(np.repeat(tinted.round().astype(np.uint8), factor, axis=0), factor, axis=1)
     picture = Image.fromarray(big, "RGB")
     draw = ImageDraw.Draw(picture)
-    for k, (box, label) in enumerate(zip(np.asarray(boxes, np.float32), labels)):
-        x1, y1, x2, y2 = (float(v) * factor for v in box)
+    for k in last_first:
+        x1, y1, x2, y2 = (float(v) * factor for v in np.asarray(boxes[k], np.float32))
+        label = labels[k]
         colour = instance_colour(k)
         draw.rectangle([x1, y1, max(x1, x2 - 1), max(y1, y2 - 1)], outline=colour, width=2)
         left, top, right, bottom = draw.textbbox((x1, y1), label)
