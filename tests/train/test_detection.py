@@ -114,11 +114,9 @@ def test_nms_is_per_class() -> None:
     assert len(select(boxes, scores, score_threshold=0.85)) == 1
 
 
-def test_an_anchor_free_head_is_refused_for_training_by_name() -> None:
-    from archspec.errors import UserError
+def test_a_head_with_anchors_gets_yolov5_losses() -> None:
     from archspec.heads.head import example_head
-    from archspec.train.detection.loss import head_losses
+    from archspec.train.detection.loss import LevelLoss, head_losses
 
-    assert len(head_losses(example_head(), {})) == 2
-    with pytest.raises(UserError, match="this head is anchor-free"):
-        head_losses(example_head(anchors=False), {})
+    losses = head_losses(example_head(), {})
+    assert [type(loss) for loss in losses] == [LevelLoss, LevelLoss] and [loss.balance for loss in losses] == [4.0, 1.0]

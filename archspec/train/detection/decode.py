@@ -1,7 +1,9 @@
 """From the level grids to boxes, and non-maximum suppression, in TensorFlow ops.
 
 ``decode`` turns each level's logits into boxes in model-input pixels (YOLOv5's parametrisation,
-see ``loss.decode_cells``), a score per class (objectness x class probability) and the extra
+see ``loss.decode_cells``; anchor-free: four distances from the cell's centre, see
+``point_loss.decode_points``), a score per class (objectness x class probability; anchor-free: the
+class probability alone) and the extra
 channels after the classes (instance segmentation's mask coefficients), all levels concatenated
 in order: (B, N, 4), (B, N, C), (B, N, M) with N the head's boxes per image. ``select`` keeps,
 for one image, each box's best class, drops scores under the threshold and runs NMS per class
@@ -17,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from archspec.train.detection.loss import decode_cells
+from archspec.train.detection.point_loss import decode_points
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Decoded:
 
 def decode(outputs: Sequence[Any], head: Any) -> Decoded:
     """Decode the level outputs (one (B, H, W, A x per_box) tensor per level of ``head``)."""
+    if head.anchor_free:
+        return decode_points_head(outputs, head)
     boxes, scores, extras = [], [], []
     for raw, level in zip(outputs, head.levels):
         rows, cols = level.grid
@@ -45,6 +50,18 @@ def decode(outputs: Sequence[Any], head: Any) -> Decoded:
         boxes.append(tf.reshape(box, [-1, level.boxes, 4]))
         scores.append(tf.reshape(score, [-1, level.boxes, head.classes]))
         extras.append(tf.reshape(raw[..., 5 + head.classes:], [-1, level.boxes, head.coefficients]))
+    return Decoded(tf.concat(boxes, 1), tf.concat(scores, 1), tf.concat(extras, 1))
+
+
+def decode_points_head(outputs: Sequence[Any], head: Any) -> Decoded:
+    """Decode an anchor-free head's levels: each cell's four distances and its class scores
+    (``point_loss.decode_points``); no objectness."""
+    boxes, scores, extras = [], [], []
+    for raw, level in zip(outputs, head.levels):
+        raw = tf.reshape(tf.cast(raw, tf.float32), [-1, level.cells, head.per_box])
+        boxes.append(decode_points(raw, level.grid, level.stride))
+        scores.append(tf.sigmoid(raw[..., 4:4 + head.classes]))
+        extras.append(raw[..., 4 + head.classes:])
     return Decoded(tf.concat(boxes, 1), tf.concat(scores, 1), tf.concat(extras, 1))
 
 

@@ -98,14 +98,34 @@ class LevelLoss(keras.losses.Loss):
                 "objectness_weight": obj_w, "class_weight": cls_w, "anchor_ratio": self.anchor_ratio}
 
 
-def head_losses(head: Any, settings: dict[str, Any]) -> list[LevelLoss]:
-    """One LevelLoss per level of ``head`` (an ``archspec.heads.head.Head``), weights from train.detection."""
-    if head.anchor_free:
-        raise UserError("archspec trains heads with anchors (YOLOv5's assignment); this head is anchor-free",
-                        "give head.anchors, one list of [width, height] per level, and A x (5 + C) channels per "
-                        "level; anchor-free heads are checked and summarised but not trained")
+def head_losses(head: Any, settings: dict[str, Any]) -> list[Any]:
+    """One Keras loss per level of ``head`` (an ``archspec.heads.head.Head``), weights from train.detection:
+    YOLOv5's ``LevelLoss`` with anchors, FCOS-assigned ``PointLevelLoss`` anchor-free."""
     levels = len(head.levels)
     weights = {key: float(settings.get(key, default)) * 3.0 / levels for key, default in DEFAULT_WEIGHTS.items()}
+    if head.anchor_free:
+        return point_losses(head, settings, weights)
     return [LevelLoss(lv.grid, lv.stride, lv.anchors, head.classes, level_balance(i, levels),
                       anchor_ratio=float(settings.get("anchor_ratio", 4.0)), name=f"{lv.name}_loss", **weights)
             for i, lv in enumerate(head.levels)]
+
+
+def point_losses(head: Any, settings: dict[str, Any], weights: dict[str, float]) -> list[Any]:
+    """The anchor-free levels' losses (``archspec.train.detection.point_loss``)."""
+    from archspec.train.detection.point_loss import PointLevelLoss
+    from archspec.train.detection.points import level_bounds
+
+    if head.prototypes:
+        raise UserError("archspec trains instance segmentation on heads with anchors; this head is anchor-free",
+                        "give head.anchors, one list of [width, height] per level, and A x (5 + C + M) channels "
+                        "per level, or train it as task: detection")
+    sizes = settings.get("level_sizes")
+    if sizes is not None and (len(sizes) != len(head.levels) - 1 or list(sizes) != sorted(set(sizes))):
+        raise UserError(f"train.detection.level_sizes {list(sizes)} for {len(head.levels)} levels",
+                        f"give {len(head.levels) - 1} increasing sizes: the longer side (input pixels) where each level but the "
+                        "last hands objects to the next")
+    bounds = level_bounds([lv.stride for lv in head.levels], sizes)
+    levels = len(head.levels)
+    return [PointLevelLoss(lv.grid, lv.stride, head.classes, bounds[i], level_balance(i, levels),
+                           box_weight=weights["box_weight"], objectness_weight=weights["objectness_weight"],
+                           name=f"{lv.name}_loss") for i, lv in enumerate(head.levels)]

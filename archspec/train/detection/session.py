@@ -18,6 +18,7 @@ from archspec.train.datasets import DataBundle
 from archspec.train.detection.data import ObjectPipeline, check_classes, object_summary, split_object_data
 from archspec.train.detection.decode import detect
 from archspec.train.detection.loss import head_losses
+from archspec.train.detection.priors import set_prior_biases
 from archspec.train.distribute import Runtime, effective_steps_per_execution
 from archspec.train.objects import build_optimizer
 from archspec.train.session import Session
@@ -45,6 +46,7 @@ def prepare_detection_session(cfg: TrainConfig, runtime: Runtime, factory: Calla
     with runtime.strategy.scope():
         model = factory()
     check_model_outputs(model, head)
+    set_prior_biases(model, head)  # a resume restores its checkpoint over them
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     train, validation = split_object_data(cfg, input_shape, len(head.levels), cfg.task)  # type: ignore[arg-type]
     for part in filter(None, (train, validation)):
