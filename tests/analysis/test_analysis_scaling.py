@@ -87,9 +87,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[i
 
 def test_repeated_layers_are_checked_and_analysed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from archspec.analysis import shape_pass
-    from archspec.graph import lower
+    from archspec.graph import arguments
 
-    checks = _counting(monkeypatch, lower, "check_args")
+    checks = _counting(monkeypatch, arguments, "check_args")
     rules = _counting(monkeypatch, shape_pass, "layer_rules")
     analysis = compile_text(DENSE_SPEC.format(n=50)).analysis
     assert len(analysis.layers) == 50
