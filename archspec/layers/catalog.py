@@ -33,8 +33,8 @@ def macs_convention() -> str:
     """The sentence under a summary saying what the MACs count, from the records: the
     families with a kind that counts MACs, and the others.
 
-    >>> macs_convention()[:76]
-    'MACs: multiply-accumulates of convolutions, fixed-kernel convolutions and de'
+    >>> macs_convention()[:72]
+    'MACs: multiply-accumulates of convolutions, fixed-kernel convolutions, d'
     """
     counted = {kind.family.name for kind in KINDS.values() if kind.counts_macs}
     used = {kind.family.name for kind in KINDS.values()}
