@@ -74,7 +74,7 @@ def application_config(name: str, input_shape: Optional[InputShape] = None) -> d
         try:
             model = getattr(keras.applications, name)(weights=None, **sized)
         except ValueError as exc:  # Keras says which sizes the model takes
-            raise UserError(f"Keras cannot build {name} for --input {_shape_text(input_shape)}: {exc}",
+            raise UserError(f"Keras cannot build {name} for --input {_shape_text(input_shape)}: {str(exc).rstrip('.')}",
                             "give an input size the model accepts (e.g. 224x224x3)") from None
         return checked_model(serialize_keras_object(model), f"applications:{name}")
 
