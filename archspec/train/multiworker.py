@@ -23,6 +23,7 @@ from archspec.train.distribute import dtype_policy, make_strategy, setup_runtime
 from archspec.train.failures import translate_error
 from archspec.train.objects import build_loss, build_metrics, build_optimizer
 from archspec.train.pose.callback import pose_logs
+from archspec.train.pose.session import is_object_source, prepare_pose_session
 from archspec.train.recorder import Recorder
 from archspec.train.rundir import RunDir
 from archspec.train.session import TrainResult, log_start, prepare_session, write_run_files
@@ -33,13 +34,19 @@ log = logging.getLogger("archspec.train")
 def train_multi_worker(model_factory: Callable[[], Any], cfg: TrainConfig, run: RunDir, *, resume: bool,
                        spec_text: str | None, command: Sequence[str] | None,
                        locate: Callable[[tuple], Location | None], name: str) -> TrainResult:
+    if cfg.task in ("detection", "instance_segmentation"):  # their losses read several outputs; this step one
+        raise UserError(f"strategy: multi-worker does not train a {cfg.task} head (its step takes one output "
+                        "and one loss)", "train it in one process (strategy: default, or mirrored for "
+                        "several devices)", locate(("train", "strategy")))
     runtime = setup_runtime(cfg, make_strategy("multi-worker"))  # the strategy before any other TF op
     workers, index = runtime.worker or (1, 0)
     if cfg.data.batch_size % runtime.replicas:
         raise UserError(f"train.data.batch_size {cfg.data.batch_size} is not divisible by the "
                         f"{runtime.replicas} replicas", "make the global batch a multiple of the replica count")
     with dtype_policy(runtime.policy):
-        s = prepare_session(cfg, runtime, model_factory, locate, compile=False, drop_remainder=True)
+        prepare = prepare_pose_session if cfg.task == "keypoints" and is_object_source(cfg.data.source) \
+            else prepare_session
+        s = prepare(cfg, runtime, model_factory, locate, compile=False, drop_remainder=True)
         pose_scores = pose_logs(s, locate)  # keypoints: PCK and OKS AP, as fit's callback adds them
         with runtime.strategy.scope():
             optimizer = build_optimizer(cfg, s.steps * cfg.epochs, locate)

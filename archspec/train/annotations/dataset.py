@@ -5,6 +5,9 @@ the GIL), never all at once. One iteration of the dataset is one epoch; the epoc
 every augmentation draw are functions of (seed, epoch, image index), so a run repeats exactly.
 Each image holds at most ``max_objects`` objects (the largest kept, with a warning); the
 targets are padded to that many: ``classes`` -1, every other array 0, where there is no object.
+With ``shard = (workers, index)`` (multi-worker training) every worker draws the same epoch
+order, keeps only whole global batches and reads slice ``index`` of each (as ``Pipeline.train``
+does), so the workers' slices together are the one-worker batch, augmented identically.
 """
 from __future__ import annotations
 
@@ -77,12 +80,13 @@ def _signature(data: ObjectData, input_size: tuple[int, int], channels: int, max
 def object_dataset(data: ObjectData, input_size: Sequence[int], batch_size: int,
                    augment: ObjectAugment | Sequence[Any] | None = None, shuffle: bool = False,
                    max_objects: int = 100, *, seed: int = 0, indices: Sequence[int] | None = None,
-                   first_epoch: int = 0, drop_remainder: bool = False) -> Any:
+                   first_epoch: int = 0, drop_remainder: bool = False, shard: tuple[int, int] | None = None) -> Any:
     """Batches ``(images (B, H, W, C) float32, targets)`` of the images ``indices`` (default all).
 
     ``input_size`` is the model's (H, W) or (H, W, C) (C defaults to the data's channels);
     ``augment`` an :class:`ObjectAugment` or the spec's ``augment:`` entries; the n-th
-    iteration over the dataset is epoch ``first_epoch + n``.
+    iteration over the dataset is epoch ``first_epoch + n``; ``shard``: this worker's slices
+    (``batch_size // workers`` images) of the whole global batches only.
     """
     import tensorflow as tf
 
@@ -109,10 +113,30 @@ def object_dataset(data: ObjectData, input_size: Sequence[int], batch_size: int,
         epoch = next(epochs)
         order = np.random.default_rng([seed, epoch, _ORDER_SEED]).permutation(chosen) if shuffle else chosen
         with ThreadPoolExecutor(_THREADS) as pool:  # map keeps the order; a batch's worth at a time
-            for start in range(0, len(order), batch_size):
-                yield from pool.map(lambda index: sample(index, epoch), order[start:start + batch_size])
+            for batch in worker_batches(order, batch_size, shard):
+                yield from pool.map(lambda index: sample(index, epoch), batch)
 
     dataset = tf.data.Dataset.from_generator(epoch_samples,
                                              output_signature=_signature(data, size, channels, max_objects))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(chosen)))
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    per_batch = batch_size if shard is None else batch_size // shard[0]
+    count = len(chosen) if shard is None else len(chosen) // batch_size * per_batch
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.batch(per_batch, drop_remainder=drop_remainder or shard is not None).prefetch(tf.data.AUTOTUNE)
+
+
+def worker_batches(order: np.ndarray, batch_size: int, shard: tuple[int, int] | None) -> Iterator[np.ndarray]:
+    """The image indices of each batch of an epoch's ``order``; with ``shard = (workers, index)``
+    this worker's slice of each whole global batch.
+
+    >>> [b.tolist() for b in worker_batches(np.arange(10), 4, None)]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    >>> [b.tolist() for b in worker_batches(np.arange(10), 4, (2, 1))]
+    [[2, 3], [6, 7]]
+    """
+    if shard is None:
+        yield from (order[start:start + batch_size] for start in range(0, len(order), batch_size))
+        return
+    workers, index = shard
+    per = batch_size // workers
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        yield order[start + index * per:start + (index + 1) * per]

@@ -49,17 +49,19 @@ class ObjectPipeline:
         whole, rest = divmod(self.size, self.batch_size)
         return whole + (0 if drop_remainder or not rest else 1)
 
-    def raw(self, first_epoch: int = 0, augment: bool = False) -> Any:
-        """Batches of (images, D1's targets dict), one iteration per epoch."""
+    def raw(self, first_epoch: int = 0, augment: bool = False, shard: tuple[int, int] | None = None) -> Any:
+        """Batches of (images, D1's targets dict), one iteration per epoch (``shard``: a worker's slices)."""
         from archspec.train.annotations.dataset import object_dataset
 
         return object_dataset(self.data, self.input_shape, self.batch_size, list(self.augment) if augment else None,
                               self.shuffle and augment, self.max_objects, seed=self.seed, indices=self.indices,
-                              first_epoch=first_epoch)
+                              first_epoch=first_epoch, shard=shard)
 
-    def train(self, first_epoch: int, epochs: int, steps: int | None = None) -> Any:
-        """Augmented, shuffled batches of epochs ``first_epoch .. epochs-1`` in one stream."""
-        stream = self.raw(first_epoch, augment=True)
+    def train(self, first_epoch: int, epochs: int, steps: int | None = None,
+              shard: tuple[int, int] | None = None) -> Any:
+        """Augmented, shuffled batches of epochs ``first_epoch .. epochs-1`` in one stream;
+        ``shard = (workers, index)``: this worker's slice of each global batch (multi-worker)."""
+        stream = self.raw(first_epoch, augment=True, shard=shard)
         if steps is not None:
             stream = stream.take(steps)
         return stream.repeat(epochs - first_epoch).map(lambda x, t: (x, self.targets(t)))

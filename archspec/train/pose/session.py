@@ -37,8 +37,9 @@ def is_object_source(source: Mapping[str, Any] | None) -> bool:
 
 
 def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[], Any],
-                         locate: Locator) -> Session:
-    """Build the model in scope, check the object data against its heatmaps, compile."""
+                         locate: Locator, *, compile: bool = True, drop_remainder: bool = False) -> Session:
+    """Build the model in scope, check the object data against its heatmaps, compile (unless the
+    multi-worker loop, with its own step, asks not to; it trains on whole global batches only)."""
     from archspec.train.annotations.augment_objects import ObjectAugment
     from archspec.train.detection.data import object_summary
 
@@ -49,14 +50,19 @@ def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[
     activation = output_activation(model)
     check_output(cfg.task, io.output_shape, activation)
     train, validation = object_pipelines(cfg, io)
-    steps = min(cfg.steps_per_epoch or train.batches_per_epoch(), train.batches_per_epoch())
+    natural = train.batches_per_epoch(drop_remainder)
+    if natural == 0:
+        raise UserError(f"{train.size} training images make no full batch of {cfg.data.batch_size}",
+                        "lower train.data.batch_size")
+    steps = min(cfg.steps_per_epoch or natural, natural)
     spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
-    with runtime.strategy.scope():
-        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
-                      loss=build_loss(cfg, activation, locate),
-                      metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
-                      jit_compile=cfg.jit_compile, steps_per_execution=spe)
-        model.optimizer.build(model.trainable_variables)
+    if compile:
+        with runtime.strategy.scope():
+            model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
+                          loss=build_loss(cfg, activation, locate),
+                          metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
+                          jit_compile=cfg.jit_compile, steps_per_execution=spe)
+            model.optimizer.build(model.trainable_variables)
     summary = {**object_summary(cfg, train, validation), "keypoint_names": list(train.data.keypoint_names),
                "skeleton": [list(pair) for pair in train.data.skeleton],
                "heatmap_sigma": heatmap_sigma(cfg), "heatmap_size": list(io.output_shape[:2])}
