@@ -196,3 +196,12 @@ def test_instance_segmentation_on_a_head_without_prototypes_is_refused_at_its_li
     assert f"boxes.yaml:{line}:9: train.task: instance_segmentation needs a head with prototype masks; this " \
            "head is type: detection" in result.output
     assert not (tmp_path / "run" / "train_config.json").exists()
+
+
+def test_multi_worker_is_refused_for_object_tasks(tmp_path: Path) -> None:
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    result = _cli("train", str(spec), "--out", str(tmp_path / "run"), "--set", "train.strategy=multi-worker")
+    assert result.exit_code == 2
+    assert "strategy: multi-worker runs archspec's own training step, which has no instance_segmentation " \
+           "losses" in result.output
