@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import IO, Any, Sequence
 
 import numpy as np
 
@@ -154,16 +154,17 @@ def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
     return pixels[None]
 
 
-def load_letterboxed(path: str | Path, shape: Sequence[int]) -> tuple[np.ndarray, Any]:
-    """An image file placed in the model's input as object data is in training: (1, H, W, C)
-    letterboxed (aspect kept, grey 0.5 padding), and the ``Letterbox`` that maps points back."""
+def load_letterboxed(path: str | Path | IO[bytes], shape: Sequence[int]) -> tuple[np.ndarray, Any]:
+    """An image file (or an open binary file, as the studio's dropped images) placed in the model's
+    input as object data is in training: (1, H, W, C) letterboxed (aspect kept, grey 0.5 padding),
+    and the ``Letterbox`` that maps points back."""
     from archspec.train.annotations.dataset import adapt_channels
     from archspec.train.annotations.image_files import read_image
     from archspec.train.annotations.letterbox import Letterbox, letterbox_image
 
     height, width, channels = (int(d) for d in shape)
     try:
-        image = read_image(Path(path), 3)
+        image = read_image(Path(path) if isinstance(path, str) else path, 3)
     except FileNotFoundError:
         raise UserError(f"no such file: {path}", "check the image path") from None
     except OSError as exc:

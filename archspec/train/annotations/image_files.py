@@ -3,6 +3,7 @@ their pixels read one at a time (while training), as float32 in [0, 1]."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def header_size(path: Path) -> tuple[int, int] | str:
     return height, width
 
 
-def read_image(path: Path, channels: int = 3) -> np.ndarray:
+def read_image(path: Path | IO[bytes], channels: int = 3) -> np.ndarray:
     """(H, W, channels) float32 in [0, 1]; gray, palette and alpha images are converted.
 
     Pixels are read as stored: EXIF orientation is not applied, as COCO's own tools do not.
