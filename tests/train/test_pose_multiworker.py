@@ -59,7 +59,8 @@ def test_two_workers_train_keypoints_on_object_data_as_one_process(tmp_path: Pat
     ports = [_free_port(), _free_port()]
     jobs = []
     for index in range(2):
-        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
         code = _RUN.format(tests=tests, strategy='"strategy": "multi-worker",', source=SOURCE,
                            out=str(tmp_path / f"worker{index}"))
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TF_CPP_MIN_LOG_LEVEL": "3"}
