@@ -117,14 +117,6 @@ SOURCE_SCHEMA: dict[str, Any] = {
     ],
 }
 
-# task: keypoints (one heatmap channel per keypoint); read by archspec.train.pose.
-KEYPOINTS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "settings of task: keypoints: how its PCK and OKS AP are measured and its "
-                   "predictions drawn",
-    "additionalProperties": False,
-    "properties": {
-        "sigmas": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1,
 # task: detection (and instance_segmentation, which shares its assignment and decoding).
 DETECTION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -145,17 +137,31 @@ DETECTION_SCHEMA: dict[str, Any] = {
         "anchor_ratio": {"type": "number", "exclusiveMinimum": 1,
                          "description": "an anchor is matched to an object when their widths and heights "
                                         "differ by less than this factor (default 4.0, YOLOv5's anchor_t)"},
+        "level_sizes": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1,
+                        "description": "anchor-free heads: where each level but the last hands objects to the "
+                                       "next, as the object's longer side in input pixels, increasing (default "
+                                       "4 x each level's stride: 32, 64 at strides 8, 16, 32)"},
         "box_weight": {"type": "number", "minimum": 0, "description": "weight of the CIoU box loss "
                                                                       "(default 0.05)"},
         "objectness_weight": {"type": "number", "minimum": 0,
-                              "description": "weight of the objectness BCE (default 1.0)"},
-        "class_weight": {"type": "number", "minimum": 0, "description": "weight of the class BCE (default 0.5)"},
+                              "description": "weight of the objectness BCE (default 1.0); anchor-free heads: of "
+                                             "the IoU-aware class BCE, which takes objectness's place"},
+        "class_weight": {"type": "number", "minimum": 0, "description": "weight of the class BCE of heads with "
+                                                                        "anchors (default 0.5)"},
         "mask_weight": {"type": "number", "minimum": 0,
                         "description": "instance_segmentation: weight of the mask BCE, averaged over every "
                                        "match of every level (default 0.15, YOLOv5-seg's 0.05 on each of 3 levels)"},
     },
 }
 
+# task: keypoints (one heatmap channel per keypoint); read by archspec.train.pose.
+KEYPOINTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "settings of task: keypoints: how its PCK and OKS AP are measured and its "
+                   "predictions drawn",
+    "additionalProperties": False,
+    "properties": {
+        "sigmas": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1,
                    "description": "COCO's per-keypoint OKS constants, one per heatmap channel (default "
                                   "0.05 for every keypoint; COCO's 17 are 0.026 (nose) to 0.107 (hips))"},
         "skeleton": {"type": "array", "description": "the pairs of keypoints joined by a line in predict's "
@@ -222,6 +228,7 @@ TRAIN_SCHEMA: dict[str, Any] = {
                  "description": "sets default loss, metrics and output checks (default classification)"},
         "data": DATA_SCHEMA,
         "keypoints": KEYPOINTS_SCHEMA,
+        "detection": DETECTION_SCHEMA,
         "optimizer": _keras_object("the optimizer (default {Adam: {learning_rate: 0.001}}); "
                                    "learning_rate may itself be a schedule such as "
                                    "{CosineDecay: {initial_learning_rate: 0.1}} (decay_steps defaults "
@@ -230,7 +237,6 @@ TRAIN_SCHEMA: dict[str, Any] = {
                                                                 "{from_logits: true}}"),
         "metrics": {"type": "array", "items": _keras_object("a metric", "accuracy"),
                     "description": "metrics reported per epoch (default: the task's)"},
-        "detection": DETECTION_SCHEMA,
         "weight_decay": {"type": ["number", "null"], "minimum": 0,
                          "description": "decoupled weight decay, passed to the optimizer"},
         "clipnorm": {"type": ["number", "null"], "exclusiveMinimum": 0,
