@@ -57,10 +57,6 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
             raise UserError(f"{run.path} already holds a run", "continue it with resume (--resume), or choose a "
                             "new directory")
         run.checkpoints.mkdir(parents=True, exist_ok=True)
-    if cfg.strategy == "multi-worker" and cfg.task in ("detection", "instance_segmentation"):
-        raise UserError(f"strategy: multi-worker runs archspec's own training step, which has no {cfg.task} "
-                        "losses", "train object tasks with strategy: default or mirrored (Keras's fit)",
-                        locate(("train", "strategy")))
     if cfg.strategy == "multi-worker":
         return train_multi_worker(model_factory, cfg, run, resume=resume, spec_text=spec_text,
                                   command=command, locate=locate, name=name)
