@@ -181,3 +181,29 @@ def test_batch_mask_loss_over_matches_of_every_level() -> None:
     # Channel 1 alone: logit 5 on each of the box's 36 pixels, all of them the object's: BCE(5, 1).
     on = batch_mask_loss(predictions([0.0, 1.0]), matches, protos, masks, boxes, (64, 64))
     np.testing.assert_allclose(float(on), np.log1p(np.exp(-5.0)), rtol=1e-5)
+
+
+def test_point_mask_loss_of_an_anchor_free_level() -> None:
+    from archspec.train.detection.points import assign_points
+    from archspec.train.instances.loss import batch_point_mask_loss
+
+    boxes = np.array([[[8, 16, 32, 40], [0, 0, 0, 0]]], np.float32)
+    classes = np.array([[1, -1]], np.int32)
+    masks = np.zeros((1, 2, 64, 64), np.uint8)
+    masks[0, 0, 16:40, 8:32] = 1
+    protos = np.full((1, 16, 16, 2), -1.0, np.float32)
+    protos[0, 4:10, 2:8, 0] = 1.0
+    protos[0, :, :, 1] = 5.0
+    points = [assign_points(boxes, classes, (8, 8), 8, (0.0, 1e9))]
+    assert int(tf.reduce_sum(tf.cast(points[0].positive, tf.int32))) > 0
+
+    def predictions(coefficients: list[float]) -> list[np.ndarray]:
+        pred = np.zeros((1, 8, 8, 4 + 3 + 2), np.float32)
+        pred[..., -2:] = coefficients
+        return [pred]
+
+    assert float(batch_point_mask_loss(predictions([30.0, 0.0]), points, protos, masks, boxes, (64, 64))) < 1e-9
+    zero = batch_point_mask_loss(predictions([0.0, 0.0]), points, protos, masks, boxes, (64, 64))
+    np.testing.assert_allclose(float(zero), np.log(2.0), rtol=1e-6)
+    on = batch_point_mask_loss(predictions([0.0, 1.0]), points, protos, masks, boxes, (64, 64))
+    np.testing.assert_allclose(float(on), np.log1p(np.exp(-5.0)), rtol=1e-5)

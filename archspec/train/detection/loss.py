@@ -115,10 +115,6 @@ def point_losses(head: Any, settings: dict[str, Any], weights: dict[str, float])
     from archspec.train.detection.point_loss import PointLevelLoss
     from archspec.train.detection.points import level_bounds
 
-    if head.prototypes:
-        raise UserError("archspec trains instance segmentation on heads with anchors; this head is anchor-free",
-                        "give head.anchors, one list of [width, height] per level, and A x (5 + C + M) channels "
-                        "per level, or train it as task: detection")
     sizes = settings.get("level_sizes")
     if sizes is not None and (len(sizes) != len(head.levels) - 1 or list(sizes) != sorted(set(sizes))):
         raise UserError(f"train.detection.level_sizes {list(sizes)} for {len(head.levels)} levels",

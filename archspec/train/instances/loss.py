@@ -63,3 +63,40 @@ def batch_mask_loss(level_predictions: Sequence[Any], level_matches: Sequence[An
         level_total, level_count = level_mask_terms(predictions, matches, prototypes, targets, proto_boxes)
         total, count = total + level_total, count + level_count
     return tf.math.divide_no_nan(total, count)
+
+
+def point_mask_terms(predictions: Any, points: Any, prototypes: Any, targets: Any, boxes: Any) -> tuple[Any, Any]:
+    """:func:`level_mask_terms` for an anchor-free level: each positive point trains its object's mask.
+
+    ``predictions`` (B, H, W, per_box) with the M coefficients last; ``points`` the level's
+    ``archspec.train.detection.points.PointTargets`` ((B, H x W) row-major, ``objects`` the slot
+    of each point's object).
+    """
+    import tensorflow as tf
+
+    count = prototypes.shape[-1]
+    height, width = prototypes.shape[1], prototypes.shape[2]
+    shape = tf.shape(predictions)
+    coefficients = tf.reshape(tf.cast(predictions, tf.float32), [shape[0], -1, shape[-1]])[..., -count:]
+    logits = tf.einsum("bhwc,bpc->bphw", tf.cast(prototypes, tf.float32), coefficients)       # (B, P, h, w)
+    labels = tf.gather(targets, points.objects, batch_dims=1)
+    pixels = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    point_boxes = tf.gather(boxes, points.objects, batch_dims=1)                              # (B, P, 4)
+    inside = tf.reshape(box_region(tf.reshape(point_boxes, [-1, 4]), height, width), tf.shape(logits))
+    area = tf.maximum(tf.reduce_sum(inside, axis=[2, 3]), 1.0)
+    per_point = tf.reduce_sum(pixels * inside, axis=[2, 3]) / area
+    weight = tf.cast(points.positive, tf.float32)
+    return tf.reduce_sum(per_point * weight), tf.reduce_sum(weight)
+
+
+def batch_point_mask_loss(level_predictions: Sequence[Any], level_points: Sequence[Any], prototypes: Any,
+                          masks: Any, boxes: Any, input_size: tuple[int, int]) -> Any:
+    """The mean mask loss over every positive point of every anchor-free level."""
+    import tensorflow as tf
+
+    targets, proto_boxes = object_masks(masks, boxes, prototypes, input_size)
+    total, count = tf.constant(0.0), tf.constant(0.0)
+    for predictions, points in zip(level_predictions, level_points):
+        level_total, level_count = point_mask_terms(predictions, points, prototypes, targets, proto_boxes)
+        total, count = total + level_total, count + level_count
+    return tf.math.divide_no_nan(total, count)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from archspec.train.instances.loss import batch_mask_loss
+from archspec.train.instances.loss import batch_mask_loss, batch_point_mask_loss
 from archspec.train.instances.predict import detect_instances, split_outputs
 
 # YOLOv5-seg weighs its mask loss as its box loss (hyp box 0.05 on each of 3 levels: the sum of
@@ -43,8 +43,10 @@ def output_losses(output_names: Sequence[str], head: Any, level_losses: Sequence
 def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
     """Make ``model.compute_loss`` add the mask loss (call before ``compile``)."""
     from archspec.train.detection.assign import match_level
+    from archspec.train.detection.points import assign_points, level_bounds
 
     weight = float(settings.get("mask_weight", MASK_WEIGHT))
+    bounds = level_bounds([level.stride for level in head.levels], settings.get("level_sizes"))
     ratio = float(settings.get("anchor_ratio", 4.0))
     names = list(model.output_names)
     levels_loss = model.compute_loss
@@ -58,10 +60,16 @@ def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
         masks = y[names.index(head.prototypes)]
         packed = y[names.index(head.levels[0].name)]
         boxes, classes = packed[..., :4], tf.cast(tf.round(packed[..., 4]), tf.int32)
-        matches = [match_level(boxes, classes, level.grid, level.stride, level.anchors, ratio) for level in head.levels]
-        shaped = [tf.reshape(tf.cast(raw, tf.float32), [-1, *level.grid, len(level.anchors), head.per_box])
-                  for raw, level in zip(levels, head.levels)]
-        masks_loss = batch_mask_loss(shaped, matches, prototypes, masks, boxes, head.input_size)
+        if head.anchor_free:
+            points = [assign_points(boxes, classes, level.grid, level.stride, bound)
+                      for level, bound in zip(head.levels, bounds)]
+            masks_loss = batch_point_mask_loss(levels, points, prototypes, masks, boxes, head.input_size)
+        else:
+            matches = [match_level(boxes, classes, level.grid, level.stride, level.anchors, ratio)
+                       for level in head.levels]
+            shaped = [tf.reshape(tf.cast(raw, tf.float32), [-1, *level.grid, len(level.anchors), head.per_box])
+                      for raw, level in zip(levels, head.levels)]
+            masks_loss = batch_mask_loss(shaped, matches, prototypes, masks, boxes, head.input_size)
         return total + tf.cast(weight, total.dtype) * tf.cast(masks_loss, total.dtype)
 
     model.compute_loss = compute_loss
