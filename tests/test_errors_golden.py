@@ -85,7 +85,7 @@ def test_the_train_section_is_worded_alike_by_validate_and_by_train() -> None:
 @pytest.mark.parametrize("fragment, message", [
     ("limits: {max_params: -1}\n", "'limits.max_params' must be >= 0; received: -1; most parameters allowed"),
     ("train: {data: {source: {nzp: a.npz}}}\n",
-     "'train.data.source' needs one of the keys builtin, npz, images, tfrecord; received: {'nzp': 'a.npz'}; "
+     "'train.data.source' needs one of the keys builtin, npz, images, tfrecord, coco, yolo; received: {'nzp': 'a.npz'}; "
      "did you mean 'npz'?"),
     ("train: {data: {source: {npz: 3}}}\n", "'train.data.source.npz' must be text, not the number 3; "
                                             "path of the .npz file"),

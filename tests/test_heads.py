@@ -82,3 +82,19 @@ def test_instance_segmentation_counts_mask_coefficients_and_needs_prototypes() -
         compile_text(seg.replace("type: detection", "type: instance_segmentation"), "seg.yaml")
     with pytest.raises(SpecErrors, match="only for type: instance_segmentation"):
         compile_text(seg.replace("type: detection", "type: detection, prototypes: protos"), "seg.yaml")
+
+
+@pytest.mark.parametrize("spec", ["yolo-tiny", "yolo-tiny-af", "yolo-tiny-seg"])
+def test_one_var_sizes_the_head_and_its_levels(spec: str) -> None:
+    """The zoo's detectors count classes once (vars.classes): --set vars.classes=5 resizes the
+    head and the level layers' channels alike, and every expect: still holds."""
+    head = analyse_spec(ROOT / "specs" / f"{spec}.yaml", ["vars.classes=5"]).head
+    assert head is not None and head.classes == 5
+    assert all(lv.channels == len(lv.anchors or [None]) * head.per_box for lv in head.levels)
+
+
+def test_head_classes_names_a_var_that_must_exist() -> None:
+    with pytest.raises(SpecErrors) as caught:
+        compile_text(ANCHOR_FREE.replace("classes: 2", "classes: $nclasses"), "free.yaml")
+    message = caught.value.errors[0].format()
+    assert message.startswith("free.yaml:10:") and "head.classes '$nclasses'" in message, message

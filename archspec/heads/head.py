@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from archspec.analysis.shape_pass import Analysis
-from archspec.errors import SpecError, Stage, at_stage, did_you_mean
+from archspec.errors import SpecError, Stage, at_stage, did_you_mean, shown
+from archspec.spec.expressions import ExpressionError, evaluate, is_expression
 from archspec.spec.load import Document
 
 Anchor = tuple[float, float]
@@ -137,7 +138,9 @@ class _Checker:
 
     def head(self) -> Optional[Head]:
         input_size = self.input_size()
-        classes = int(self.data["classes"])
+        classes = self.classes()
+        if classes is None:
+            return None
         anchors: Sequence[Any] = self.data.get("anchors") or ()
         names: Sequence[str] = self.data["levels"]
         if anchors and len(anchors) != len(names):
@@ -153,6 +156,23 @@ class _Checker:
         self.check_strides(levels)  # type: ignore[arg-type]
         return Head(self.data["type"], classes, input_size, tuple(levels),  # type: ignore[arg-type]
                     self.data.get("prototypes"), coefficients or 0)
+
+    def classes(self) -> Optional[int]:
+        """head.classes: a number, or a reference to the spec's vars (``$classes``), so that one
+        ``--set vars.classes=N`` sizes both the head and the layers whose channels it counts."""
+        value = self.data["classes"]
+        if is_expression(value):
+            try:
+                value = evaluate(value, spec_vars(self.doc.data.get("vars") or {}))
+            except ExpressionError as exc:
+                self.error(("classes",), f"head.classes {shown(value)}: {exc.message}",
+                           exc.hint or "name a var, e.g. classes: $classes")
+                return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.error(("classes",), f"head.classes must be a positive integer; received {shown(value)}",
+                       "give the number of object classes")
+            return None
+        return value
 
     def input_size(self) -> Optional[tuple[int, int]]:
         inputs = list(self.analysis.graph.inputs.values())
@@ -251,6 +271,19 @@ class _Checker:
                 self.error(("levels", i), f"level '{levels[i].name}' has stride {levels[i].stride}, not more than "
                            f"the {levels[i - 1].stride} of '{levels[i - 1].name}' before it",
                            "list head.levels finest first (smallest stride first)")
+
+
+def spec_vars(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's vars with their expressions evaluated in order, as lowering evaluates them
+    (lowering has already reported any that fail, so they evaluate here).
+
+    >>> spec_vars({"classes": 3, "per_cell": "${3 * (5 + classes)}"})
+    {'classes': 3, 'per_cell': 24}
+    """
+    env: dict[str, Any] = {}
+    for name, value in given.items():
+        env[name] = evaluate(value, env) if is_expression(value) else value
+    return env
 
 
 def _nearest_power_of_two(x: float) -> int:

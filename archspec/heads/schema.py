@@ -30,7 +30,10 @@ HEAD_SCHEMA: dict[str, Any] = {
                    "description": "the model outputs that are grids of predictions (names as in outputs:), "
                                   "finest first; each is (height, width, channels) and its stride is "
                                   "input size / grid size"},
-        "classes": {"type": "integer", "minimum": 1, "description": "the number of object classes C"},
+        "classes": {"anyOf": [{"type": "integer", "minimum": 1},
+                              {"type": "string", "pattern": r"\$", "description": "a $reference to a var"}],
+                    "description": "the number of object classes C: a positive integer, or a var ($classes) "
+                                   "that the level layers' channels count too"},
         "anchors": {"type": "array", "minItems": 1,
                     "items": {"type": "array", "minItems": 1, "items": _ANCHOR,
                               "description": "one level's anchors"},

@@ -99,8 +99,9 @@ def check_classes(data: ObjectData, classes: int) -> None:
     if len(data.categories) != classes:
         names = ", ".join(data.class_names[:6]) + (", ..." if len(data.categories) > 6 else "")
         raise UserError(f"{data.description} has {len(data.categories)} categories ({names}) but the head has "
-                        f"{classes} classes", f"set head.classes: {len(data.categories)} (and the level channels "
-                        "to match), or train on data with as many categories")
+                        f"{classes} classes", f"give the head {len(data.categories)} classes: the zoo's detectors take "
+                        f"--set vars.classes={len(data.categories)}, which sizes head.classes and the level "
+                        "channels alike; or train on data with as many categories")
 
 
 def object_summary(cfg: TrainConfig, train: ObjectPipeline, validation: ObjectPipeline | None) -> dict[str, Any]:
