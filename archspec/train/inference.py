@@ -154,23 +154,35 @@ def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
     return pixels[None]
 
 
-def load_letterboxed(path: str | Path | IO[bytes], shape: Sequence[int]) -> tuple[np.ndarray, Any]:
-    """An image file (or an open binary file, as the studio's dropped images) placed in the model's
-    input as object data is in training: (1, H, W, C) letterboxed (aspect kept, grey 0.5 padding),
-    and the ``Letterbox`` that maps points back."""
-    from archspec.train.annotations.dataset import adapt_channels
+def read_image_file(path: str | Path | IO[bytes]) -> np.ndarray:
+    """An image file (or an open binary file, as the studio's dropped images) as (H, W, 3) float32
+    in [0, 1]; a UserError naming it when it is missing or unreadable."""
     from archspec.train.annotations.image_files import read_image
-    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
 
-    height, width, channels = (int(d) for d in shape)
     try:
-        image = read_image(Path(path) if isinstance(path, str) else path, 3)
+        return read_image(Path(path) if isinstance(path, str) else path, 3)
     except FileNotFoundError:
         raise UserError(f"no such file: {path}", "check the image path") from None
     except OSError as exc:
         raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
+
+
+def letterboxed(image: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, Any]:
+    """An (H, W, 3) image placed in the model's input (H', W', C) as object data is in training:
+    letterboxed (aspect kept, grey 0.5 padding), channels adapted as the training pipeline adapts
+    them, and the ``Letterbox`` that maps points and boxes back to the image's pixels."""
+    from archspec.train.annotations.dataset import adapt_channels
+    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
+
+    height, width, channels = (int(d) for d in shape)
     box = Letterbox.fit(image.shape[:2], (height, width))
-    return adapt_channels(letterbox_image(image, (height, width), box), channels)[None], box
+    return adapt_channels(letterbox_image(image, (height, width), box), channels), box
+
+
+def load_letterboxed(path: str | Path | IO[bytes], shape: Sequence[int]) -> tuple[np.ndarray, Any]:
+    """``letterboxed`` of an image file, batched: (1, H, W, C) and its ``Letterbox``."""
+    pixels, box = letterboxed(read_image_file(path), shape)
+    return pixels[None], box
 
 
 def trained_letterboxed(summary: dict[str, Any]) -> bool:

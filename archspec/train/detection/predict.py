@@ -68,21 +68,13 @@ def predict_files(model: Any, head: Head, settings: dict[str, Any], paths: Seque
                   category_ids: Sequence[int], out_dir: Path, threshold: float = PREDICT_THRESHOLD
                   ) -> list[dict[str, Any]]:
     """Detect in each image file; write its picture; return every detection as a COCO-style result."""
-    from archspec.train.annotations.image_files import read_image
-    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
+    from archspec.train.inference import letterboxed, read_image_file
     from archspec.train.detection.decode import detect
 
-    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
     rows: list[dict[str, Any]] = []
     for path in paths:
-        try:
-            image = read_image(Path(path), 3)
-        except FileNotFoundError:
-            raise UserError(f"no such file: {path}", "check the image path") from None
-        except OSError as exc:
-            raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
-        box = Letterbox.fit(image.shape[:2], (height, width))
-        pixels = letterbox_image(image if channels == 3 else image.mean(-1, keepdims=True), (height, width), box)
+        image = read_image_file(path)
+        pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
         found = detect(model, pixels[None], head, settings, score_threshold=threshold)[0]
         boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
         names = [class_names[int(k)] if int(k) < len(class_names) else str(int(k)) for k in found.classes]

@@ -89,23 +89,14 @@ def predict_instance_files(model: Any, head: Any, settings: dict[str, Any], path
     """Detect and segment each image file; write ``STEM.detections.png`` (each instance tinted in
     its own colour, with its box and label, over the image at its own size); return COCO-style
     results in the image's pixels, each with its mask as a compressed RLE (``segmentation``)."""
-    from archspec.errors import UserError
-    from archspec.train.annotations.image_files import read_image
-    from archspec.train.annotations.letterbox import Letterbox, letterbox_image
+    from archspec.train.inference import letterboxed, read_image_file
     from archspec.train.instances.overlay import write_overlay
     from archspec.train.instances.rle import encode
 
-    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
     rows: list[dict[str, Any]] = []
     for path in paths:
-        try:
-            image = read_image(Path(path), 3)
-        except FileNotFoundError:
-            raise UserError(f"no such file: {path}", "check the image path") from None
-        except OSError as exc:
-            raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
-        box = Letterbox.fit(image.shape[:2], (height, width))
-        pixels = letterbox_image(image if channels == 3 else image.mean(-1, keepdims=True), (height, width), box)
+        image = read_image_file(path)
+        pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
         found = detect_instances(model, pixels[None], head, settings, score_threshold=threshold)[0]
         boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
         masks = masks_to_image(found.masks, box, image.shape[:2])
