@@ -108,9 +108,11 @@ def test_head_losses_of_an_anchor_free_head() -> None:
     assert again.bounds == losses[1].bounds and again.weights == losses[1].weights and again.balance == 1.0
     with pytest.raises(UserError, match="level_sizes"):
         head_losses(example_head(anchors=False), {"level_sizes": [20, 40]})
+    # An anchor-free instance-segmentation head trains its boxes the same way (its mask term is
+    # added by archspec.train.instances over the same FCOS points).
     from dataclasses import replace
-    with pytest.raises(UserError, match="this head is anchor-free"):
-        head_losses(replace(example_head(anchors=False), prototypes="protos", coefficients=4), {})
+    masked = head_losses(replace(example_head(anchors=False), prototypes="protos", coefficients=4), {})
+    assert [type(loss) for loss in masked] == [PointLevelLoss, PointLevelLoss]
 
 
 def test_keras_fit_with_the_anchor_free_losses_lowers_the_loss() -> None:
