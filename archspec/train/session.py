@@ -58,21 +58,33 @@ def prepare_session(cfg: TrainConfig, runtime: Runtime, factory: ModelFactory,
     activation = output_activation(model)
     check_output(cfg.task, io.output_shape, activation)
     data = build_data(cfg, io, locate)
-    natural = data.train.batches_per_epoch(drop_remainder)
-    if natural == 0:
-        raise UserError(f"{data.train.size} training samples make no full batch of {cfg.data.batch_size}",
-                        "lower train.data.batch_size")
-    steps = min(cfg.steps_per_epoch or natural, natural)
-    spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
+    steps, spe = epoch_steps(cfg, data.train, drop_remainder, "training samples")
     monitor = cfg.monitor or ("val_loss" if data.validation is not None else "loss")
     if compile:
-        with runtime.strategy.scope():
-            model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
-                          loss=build_loss(cfg, activation, locate),
-                          metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
-                          jit_compile=cfg.jit_compile, steps_per_execution=spe)
-            model.optimizer.build(model.trainable_variables)
+        compile_for_task(model, cfg, runtime, io, activation, steps, spe, locate)
     return Session(cfg, runtime, model, data, steps, spe, activation, monitor)
+
+
+def epoch_steps(cfg: TrainConfig, train: Any, drop_remainder: bool, what: str) -> tuple[int, int]:
+    """Steps per epoch (at most one pass over ``train``, a pipeline with ``batches_per_epoch``)
+    and the steps per execution that divide them; UserError when the data makes no full batch."""
+    natural = train.batches_per_epoch(drop_remainder)
+    if natural == 0:
+        raise UserError(f"{train.size} {what} make no full batch of {cfg.data.batch_size}",
+                        "lower train.data.batch_size")
+    steps = min(cfg.steps_per_epoch or natural, natural)
+    return steps, effective_steps_per_execution(cfg.steps_per_execution, steps)
+
+
+def compile_for_task(model: Any, cfg: TrainConfig, runtime: Runtime, io: ModelIO, activation: str | None,
+                     steps: int, spe: int, locate: Callable[[tuple], Location | None]) -> None:
+    """Compile with the spec's (or the task's default) optimizer, loss and metrics, in scope."""
+    with runtime.strategy.scope():
+        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
+                      loss=build_loss(cfg, activation, locate),
+                      metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
+                      jit_compile=cfg.jit_compile, steps_per_execution=spe)
+        model.optimizer.build(model.trainable_variables)
 
 
 def effective_settings(s: Session) -> dict[str, Any]:

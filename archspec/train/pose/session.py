@@ -13,11 +13,10 @@ from typing import Any, Callable, Mapping
 from archspec.errors import Location, UserError
 from archspec.train.config import TrainConfig
 from archspec.train.datasets import DataBundle, ModelIO
-from archspec.train.distribute import Runtime, effective_steps_per_execution
-from archspec.train.objects import build_loss, build_metrics, build_optimizer
+from archspec.train.distribute import Runtime
 from archspec.train.pose.heatmaps import heatmap_targets
 from archspec.train.pose.settings import DEFAULT_HEATMAP_SIGMA
-from archspec.train.session import Session
+from archspec.train.session import Session, compile_for_task, epoch_steps
 from archspec.train.tasks import check_output, output_activation
 
 Locator = Callable[[tuple], "Location | None"]
@@ -50,19 +49,9 @@ def prepare_pose_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[
     activation = output_activation(model)
     check_output(cfg.task, io.output_shape, activation)
     train, validation = object_pipelines(cfg, io)
-    natural = train.batches_per_epoch(drop_remainder)
-    if natural == 0:
-        raise UserError(f"{train.size} training images make no full batch of {cfg.data.batch_size}",
-                        "lower train.data.batch_size")
-    steps = min(cfg.steps_per_epoch or natural, natural)
-    spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
+    steps, spe = epoch_steps(cfg, train, drop_remainder, "training images")
     if compile:
-        with runtime.strategy.scope():
-            model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate),
-                          loss=build_loss(cfg, activation, locate),
-                          metrics=build_metrics(cfg, io.output_shape[-1], activation, locate),
-                          jit_compile=cfg.jit_compile, steps_per_execution=spe)
-            model.optimizer.build(model.trainable_variables)
+        compile_for_task(model, cfg, runtime, io, activation, steps, spe, locate)
     summary = {**object_summary(cfg, train, validation), "keypoint_names": list(train.data.keypoint_names),
                "skeleton": [list(pair) for pair in train.data.skeleton],
                "heatmap_sigma": heatmap_sigma(cfg), "heatmap_size": list(io.output_shape[:2])}
