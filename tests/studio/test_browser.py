@@ -24,6 +24,7 @@ if not (CHROMIUM and CHROMEDRIVER):
 from selenium import webdriver  # noqa: E402  (after the skip: selenium drives the chromium found above)
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -77,7 +78,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
 
 
 def wait(driver: webdriver.Chrome, condition, timeout: float = LOAD_S, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(lambda d: condition(d), message)
+    """Poll `condition` until it is truthy. The pages redraw by replacing elements (the curves' canvases on every
+    poll, the tables on every analysis), so an element found in one poll may be gone when its attribute is read:
+    that poll counts as not yet, not as a failure."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.02,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d), message)
 
 
 def analyses(driver: webdriver.Chrome) -> int:
