@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from archspec.analysis.limits import check_limits
 from archspec.analysis.passes import Report, run_passes
@@ -52,7 +52,11 @@ def check_document(doc: Document, expectations: bool = True) -> Compiled:
     errors = structural_errors(doc)
     if errors:
         raise SpecErrors(errors)
-    graph = lower(doc)
+    return check_graph(doc, lower(doc), expectations)
+
+
+def check_graph(doc: Document, graph: Graph, expectations: bool = True) -> Compiled:
+    """``check_document``'s stages after lowering: the shape analysis, the head, the limits."""
     if not expectations:
         graph = replace(graph, expectations=())
     analysis = analyse(graph)
@@ -200,15 +204,31 @@ def analyse_partial(text: str, path: str = "<string>") -> PartialAnalysis:
     layer, without ``expect:`` and ``limits:`` (which only report): what an editor shows while
     its user types. The prefix is the file's text cut before the broken top-level entry (a YAML
     mistake), then the layers list cut there, then the lowered layers up to the first that fails."""
+    made: dict[str, Any] = {}
     try:
-        return PartialAnalysis(analyse_spec(path, text=text))
+        return PartialAnalysis(_whole_report(text, path, made))
     except SpecErrors as exc:
         errors: tuple[ArchspecError, ...] = tuple(exc.errors)
     except ArchspecError as exc:
         errors = (exc,)
-    graph = _lowered_prefix(_loaded_prefix(text, path, errors))
+    if "graph" in made:  # only expect:, the head or limits: failed: the lowering stands as it is
+        graph: Optional[Graph] = replace(made["graph"], expectations=(), limits={})
+    else:
+        graph = _lowered_prefix(made["doc"] if "doc" in made else _loaded_prefix(text, path, errors))
     analysis = _analysed_prefix(graph) if graph is not None else None
     return PartialAnalysis(run_passes(analysis) if analysis is not None else None, errors)
+
+
+def _whole_report(text: str, path: str, made: dict[str, Any]) -> Report:
+    """``analyse_spec(path, text=text)``, keeping in ``made`` the document and the graph as each
+    stage makes them, so the prefix analysis after an error does not make them again."""
+    doc = made["doc"] = load_text(text, path)
+    errors = structural_errors(doc)
+    if errors:
+        raise SpecErrors(errors)
+    graph = made["graph"] = lower(doc)
+    compiled = check_graph(doc, graph)
+    return replace(run_passes(compiled.analysis), head=compiled.head)
 
 
 PREFIX_TRIES = 8  # cuts tried before giving up: each drops at least one entry

@@ -17,6 +17,10 @@ from archspec.spec.schema import REQUIRED_PARAM
 from archspec.spec.validate import check_args, check_nested
 
 
+CHECKED_LIMIT = 20_000  # checked arguments remembered across lowerings (see checked_args)
+_CHECKED: dict[tuple, tuple[LayerKind, dict]] = {}
+
+
 class Invalid(str):
     """Marks a value whose expression failed (already reported)."""
 
@@ -89,7 +93,8 @@ class Arguments:
         """A layer's arguments with defaults filled, and where each is written; None when a value
         leaves no layer to build. Arguments that pass every check are remembered by kind and
         value: the instances of a repeat, of a block used many times, and layers written alike
-        share one checked copy instead of checking (and holding) one each."""
+        share one checked copy instead of checking (and holding) one each; and so do the
+        lowerings of one process (the studio lowers its text at each keystroke)."""
         args, key = self.evaluated_args(given, env, path)
         arg_locs = self.arg_locs.get(path)
         if arg_locs is None:  # one entry's places serve each of its instances
@@ -99,6 +104,10 @@ class Arguments:
             known = self.checked.get(memo)
         except TypeError:  # a value no key can hold (a set): checked each time, and refused
             known, memo = None, None
+        if known is None and memo is not None:
+            shared = _CHECKED.get(memo)
+            if shared is not None and shared[0] is kind:  # the same record (a plugin may reuse a name)
+                known = self.checked[memo] = shared[1]
         if known is not None:
             return known, arg_locs
         if any(isinstance(v, Invalid) for v in args.values()) or self._too_large(args, label, arg_locs):
@@ -107,6 +116,9 @@ class Arguments:
         full_args = self._full_args(kind, args, path, label, loc, arg_locs)
         if len(self.errors) == errors_before and memo is not None:  # errors name the instance: never shared
             self.checked[memo] = full_args
+            if len(_CHECKED) >= CHECKED_LIMIT:
+                _CHECKED.clear()
+            _CHECKED[memo] = (kind, full_args)
         return full_args, arg_locs
 
     def _too_large(self, args: dict, label: str, arg_locs: dict[str, Location]) -> bool:

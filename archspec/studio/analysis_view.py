@@ -6,8 +6,11 @@ Pure Python, like ``summary``: the editor never needs TensorFlow.
 """
 from __future__ import annotations
 
+import json
 import re
+import signal
 import time
+import traceback
 from typing import Any, Optional, Sequence
 
 from archspec.analysis.explain import explain_layer
@@ -15,7 +18,7 @@ from archspec.analysis.passes import Report
 from archspec.analysis.render import drawing
 from archspec.analysis.render.svg import to_svg
 from archspec.analysis.report import to_json_dict
-from archspec.api import analyse_partial
+from archspec.api import PartialAnalysis, analyse_partial
 from archspec.errors import ArchspecError, Location, SpecWarning
 from archspec.layers.equations import Equation, Line, render_line
 
@@ -31,7 +34,7 @@ def analyse_response(text: str, path: str, parts: Sequence[str] = PARTS) -> dict
     """The body of ``POST /api/analyse`` for ``text`` (the file ``path`` names it in messages),
     with the ``parts`` asked for besides ``ok``, ``partial``, ``errors`` and ``elapsed_ms``."""
     started = time.perf_counter()
-    result = analyse_partial(text, path)
+    result = _analysis(text, path)
     report = result.report
     warnings = report.analysis.warnings if report is not None else ()
     body: dict[str, Any] = {
@@ -46,6 +49,55 @@ def analyse_response(text: str, path: str, parts: Sequence[str] = PARTS) -> dict
         body["graph_svg"] = to_svg(drawing(report.analysis))
     body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return body
+
+
+_LAST: list[tuple[str, str, PartialAnalysis]] = []  # the previous request's text, path and analysis
+
+
+def _analysis(text: str, path: str) -> PartialAnalysis:
+    """``analyse_partial(text, path)``. The page asks for a text's table first and for its explain
+    lines and picture once the typing pauses: that second request reuses the first's analysis."""
+    last = _LAST[-1] if _LAST else None
+    if last is not None and last[0] == text and last[1] == path:
+        return last[2]
+    result = analyse_partial(text, path)
+    _LAST[:] = [(text, path, result)]
+    return result
+
+
+def analyse_json(text: str, path: str, parts: Sequence[str] = PARTS) -> bytes:
+    """``analyse_response`` as the answer's bytes, encoded as Starlette's ``JSONResponse`` does."""
+    return json.dumps(analyse_response(text, path, parts), ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
+
+
+WARM_UP = "archspec: 1\nname: warm\ninput: [8, 8, 1]\nlayers:\n  - Conv2D: {filters: 2, kernel_size: 3}\n"
+
+
+def serve_analyses(conn: Any) -> None:
+    """The loop of an analysis process (``server.AnalysisProcess``): once warm it says
+    ``("ready", None)``; then each request ``(text, path, parts)`` read from ``conn`` is answered ``("ok", analyse_json(...))`` or ``("error", the
+    traceback)``; it ends when the studio closes its end. The studio kills the process when an
+    analysis takes longer than its time limit, so no analysis outlives its request."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the server's to handle
+    analyse_json(WARM_UP, "<warm-up>")  # imports and compiles what every analysis needs before the first
+    try:
+        conn.send(("ready", None))
+    except (EOFError, OSError):
+        return
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the studio stopped
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", analyse_json(*request))
+        except Exception:  # a bug: the studio answers 500 with this text in its log, as it would in a thread
+            answer = ("error", traceback.format_exc())
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
 
 
 def error_json(error: ArchspecError, text: str, path: str) -> dict[str, Any]:

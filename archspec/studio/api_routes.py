@@ -40,7 +40,8 @@ def answer(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
     """A handler whose Refused and archspec errors become JSON answers."""
     async def run(request: Request) -> Response:
         try:
-            return JSONResponse(await handler(request))
+            result = await handler(request)
+            return result if isinstance(result, Response) else JSONResponse(result)
         except Refused as exc:
             return JSONResponse({"error": exc.error, "hint": exc.hint, **exc.extra}, status_code=exc.status)
         except NotInSession as exc:
@@ -104,8 +105,8 @@ async def zoo_spec(request: Request) -> dict[str, Any]:
 
 
 @answer
-async def analyse(request: Request) -> dict[str, Any]:
-    from archspec.studio.analysis_view import PARTS, analyse_response
+async def analyse(request: Request) -> Response:
+    from archspec.studio.analysis_view import PARTS
 
     body = await json_body(request, MAX_SPEC_BODY)
     text = text_field(body, "text")
@@ -113,7 +114,7 @@ async def analyse(request: Request) -> dict[str, Any]:
     parts = body.get("parts", list(PARTS))
     if not isinstance(parts, list) or any(p not in PARTS for p in parts):
         raise Refused(400, "'parts' must be a list of " + ", ".join(PARTS), "leave it out for all of them")
-    return await studio(request).call(analyse_response, text, path, parts)
+    return Response(await studio(request).analyse(text, path, parts), media_type="application/json")
 
 
 @answer

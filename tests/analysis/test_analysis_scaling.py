@@ -91,6 +91,7 @@ def test_repeated_layers_are_checked_and_analysed_once(monkeypatch: pytest.Monke
 
     checks = _counting(monkeypatch, arguments, "check_args")
     rules = _counting(monkeypatch, shape_pass, "layer_rules")
+    monkeypatch.setattr(arguments, "_CHECKED", {})  # nothing remembered from earlier lowerings
     analysis = compile_text(DENSE_SPEC.format(n=50)).analysis
     assert len(analysis.layers) == 50
     assert checks[0] == 1
