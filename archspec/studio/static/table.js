@@ -23,35 +23,63 @@ export function shortBytes(n) {
   return `${n} B`;
 }
 
-function cell(tr, text, cls) {
-  const td = tr.appendChild(document.createElement("td"));
-  td.textContent = text;
-  if (cls) td.className = cls;
-  return td;
+const CELL_CLASSES = ["name", "", "shape", "num", "num", "num"];
+
+/** A layer row's six cells as text: name, type, output shape, params, MACs, receptive field. */
+export function layerCells(row) {
+  return [row.name, row.type, formatShape(row.output_shape), formatCount(row.params),
+          row.macs === null ? "?" : formatCount(row.macs), formatField(row.receptive_field)];
 }
 
-/** Fill `table` (a <table>) with one row per layer; each row carries its line in data-line. */
-export function renderTable(table, summary, firstError) {
-  const body = document.createElement("tbody");
-  for (const row of summary.layers || []) {
-    const tr = body.appendChild(document.createElement("tr"));
-    tr.dataset.line = row.line;
-    tr.dataset.name = row.name;
-    cell(tr, row.name, "name").title = row.name;  // a block's layers are named by their path: conv2/block1/conv0
-    cell(tr, row.type);
-    cell(tr, formatShape(row.output_shape), "shape");
-    cell(tr, formatCount(row.params), "num");
-    cell(tr, row.macs === null ? "?" : formatCount(row.macs), "num");
-    cell(tr, formatField(row.receptive_field), "num");
+function layerRow() {
+  const tr = document.createElement("tr");
+  for (const cls of CELL_CLASSES) {
+    const td = tr.appendChild(document.createElement("td"));
+    if (cls) td.className = cls;
   }
+  return tr;
+}
+
+// Writes only what differs: an edit changes a few rows of a big network's table, and every
+// node written costs the browser style and layout work before the next frame.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setData(tr, key, value) {
+  const text = String(value);
+  if (tr.dataset[key] !== text) tr.dataset[key] = text;
+}
+
+function fillRow(tr, row) {
+  setData(tr, "line", row.line);
+  setData(tr, "name", row.name);
+  const texts = layerCells(row);
+  for (let i = 0; i < texts.length; i++) setText(tr.cells[i], texts[i]);
+  if (tr.cells[0].title !== row.name) tr.cells[0].title = row.name;  // a block's layers are named by their path: conv2/block1/conv0
+}
+
+/** Fill `table` (a <table>) with one row per layer; each row carries its line in data-line.
+ * The rows already there are reused (in order) and only their changed cells rewritten. */
+export function renderTable(table, summary, firstError) {
+  const body = table.tBodies[0];
+  const layers = summary.layers || [];
+  const rows = body.rows;  // live
+  const last = rows[rows.length - 1];
+  if (last && last.classList.contains("broken")) last.remove();  // only ever the last row
+  while (rows.length > layers.length) body.lastElementChild.remove();
+  const kept = rows.length;
+  const added = document.createDocumentFragment();
+  for (let i = 0; i < layers.length; i++) fillRow(i < kept ? rows[i] : added.appendChild(layerRow()), layers[i]);
   if (firstError) {
-    const tr = body.appendChild(document.createElement("tr"));
+    const tr = added.appendChild(document.createElement("tr"));
     tr.className = "broken";
     tr.dataset.line = firstError.line;
-    const td = cell(tr, `line ${firstError.line}: ${firstError.message}`);
+    const td = tr.appendChild(document.createElement("td"));
+    td.textContent = `line ${firstError.line}: ${firstError.message}`;
     td.colSpan = 6;
   }
-  table.tBodies[0].replaceWith(body);
+  body.appendChild(added);
 }
 
 /** The totals line: params (trainable / non-trainable), MACs, memory. */
