@@ -18,6 +18,9 @@ def translate_error(exc: Exception, data: DataBundle) -> UserError | RunFailure:
     if "label out of range" in exc.message:
         detail = exc.message[exc.message.find("label out of range"):].splitlines()[0]
         return UserError(detail, "fix the labels, or give the last layer one unit per class")
+    from archspec.train.annotations.image_files import UNDECODABLE
+    if UNDECODABLE in text:  # an object data set's image, named by its loader
+        return UserError(text[text.find(UNDECODABLE):].splitlines()[0], "delete or replace the file")
     source = data.train.data
     if isinstance(exc, tf.errors.InvalidArgumentError) and isinstance(source, FileData):
         broken = find_broken_image(source.paths)

@@ -132,38 +132,33 @@ def _check_same_classes(run: RunDir, summary: dict[str, Any]) -> None:
                         "sets the order of image folders)")
 
 
-def load_image(path: str | Path, shape: Sequence[int]) -> np.ndarray:
-    """An image file as the model sees it: (1, H, W, C) float32 in [0, 1], resized to fit."""
-    from PIL import Image, UnidentifiedImageError
+def load_image(path: str | Path | IO[bytes], shape: Sequence[int]) -> np.ndarray:
+    """An image file as the model sees it: (1, H, W, C) float32 in [0, 1], upright (EXIF orientation
+    applied), stretched to fit as image folders are in training (antialiased bilinear)."""
+    from PIL import Image
 
     height, width, channels = (int(d) for d in shape)
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB")
-        if image.size != (width, height):
-            log.info("%s: resized from %dx%d to %dx%d", path, image.size[1], image.size[0], height, width)
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
-        pixels = np.asarray(image, np.float32) / 255.0
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}", "check the image path") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
-    pixels = pixels.reshape(height, width, -1)
-    if channels == 3 and pixels.shape[-1] == 1:
-        pixels = np.repeat(pixels, 3, axis=-1)
-    return pixels[None]
+    pixels = read_image_file(path, channels)
+    if pixels.shape[:2] != (height, width):
+        log.info("%s: resized from %dx%d to %dx%d", path, pixels.shape[0], pixels.shape[1], height, width)
+        pixels = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c])).resize(
+            (width, height), Image.Resampling.BILINEAR, reducing_gap=None)) for c in range(channels)], axis=-1)
+    return pixels.astype(np.float32)[None]
 
 
-def read_image_file(path: str | Path | IO[bytes]) -> np.ndarray:
-    """An image file (or an open binary file, as the studio's dropped images) as (H, W, 3) float32
-    in [0, 1]; a UserError naming it when it is missing or unreadable."""
+def read_image_file(path: str | Path | IO[bytes], channels: int = 3) -> np.ndarray:
+    """An image file (or an open binary file, as the studio's dropped images) as (H, W, channels)
+    float32 in [0, 1], as every loader reads it (``annotations.image_files``: EXIF orientation
+    applied, 16-bit scaled); a UserError naming it when it is missing or unreadable."""
+    from PIL import Image
+
     from archspec.train.annotations.image_files import read_image
 
     try:
-        return read_image(Path(path) if isinstance(path, str) else path, 3)
+        return read_image(Path(path) if isinstance(path, str) else path, channels)
     except FileNotFoundError:
         raise UserError(f"no such file: {path}", "check the image path") from None
-    except OSError as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise UserError(f"{path}: not a readable image ({exc})", "give a PNG, JPEG, BMP or GIF file") from None
 
 
@@ -284,9 +279,11 @@ def predict_images(model: Any, task: str, paths: Sequence[str], class_names: Seq
             for p, o, box in zip(paths, outputs, boxes)]
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(height, width) of a readable image file, from its header."""
+def image_size(path: str | Path | IO[bytes]) -> tuple[int, int]:
+    """(height, width) of a readable image file once upright (its EXIF orientation applied), from its header."""
     from PIL import Image
 
+    from archspec.train.annotations.image_files import upright_size
+
     with Image.open(path) as opened:
-        return opened.size[1], opened.size[0]
+        return upright_size(opened)

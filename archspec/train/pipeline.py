@@ -228,7 +228,10 @@ class Pipeline:
             if isinstance(self.data, ArrayData):
                 eager["x"], eager["y"] = tf.constant(self.data.x), tf.constant(self.data.y)
             if isinstance(self.data, FileData):
+                from archspec.train.annotations.image_files import turned_files
                 eager["paths"], eager["labels"] = tf.constant(self.data.paths), tf.constant(self.data.labels)
+                turned = turned_files(self.data.paths)  # EXIF-oriented photos: Pillow turns them upright
+                eager["turned"] = tf.constant(turned) if turned.any() else None
             self._eager = eager
         return self._eager
 
@@ -255,9 +258,22 @@ class Pipeline:
         import tensorflow as tf
 
         data: FileData = self.data  # type: ignore[assignment]
-        paths, labels = self._tensors()["paths"], self._tensors()["labels"]
-        image = tf.io.decode_image(tf.io.read_file(paths[index]), channels=self.layout.channels,
-                                   expand_animations=False)
+        paths, labels, turned = (self._tensors()[k] for k in ("paths", "labels", "turned"))
+        channels = self.layout.channels
+
+        def decode() -> Any:
+            return tf.io.decode_image(tf.io.read_file(paths[index]), channels=channels, expand_animations=False)
+
+        if turned is None:
+            image = decode()
+        else:
+            from archspec.train.annotations.image_files import read_upright_uint8
+
+            def upright() -> Any:
+                pixels = tf.numpy_function(lambda p: read_upright_uint8(p, channels), [paths[index]], tf.uint8)
+                return tf.ensure_shape(pixels, [None, None, channels])
+
+            image = tf.cond(turned[index], upright, decode)
         return self._image(image, data.rescale), labels[index]
 
     def _image(self, image: Any, rescale: float) -> Any:

@@ -106,6 +106,9 @@ def input_text(summary: dict[str, Any], resize_setting: bool | None) -> str:
     >>> input_text({"model_input": [8, 8, 3], "data_image_sizes": [[9, 9], [10, 12], [12, 9], [20, 20]],
     ...             "resized": True}, True)
     'resized from 4 sizes (9x9, 10x12, 12x9, ...) to 8x8x3'
+    >>> input_text({"model_input": [64, 64, 3], "data_image_sizes": [[48, 80]], "resized": True,
+    ...             "resize": "letterbox (aspect kept, grey 0.5 padding)"}, None)
+    'letterboxed from 48x80 to 64x64x3 (aspect kept, grey 0.5 padding)'
     """
     shape = "x".join(map(str, summary["model_input"]))
     if not summary.get("resized"):
@@ -113,6 +116,8 @@ def input_text(summary: dict[str, Any], resize_setting: bool | None) -> str:
     sizes = ["x".join(map(str, size)) for size in summary["data_image_sizes"]]
     origin = sizes[0] if len(sizes) == 1 else \
         f"{len(sizes)} sizes ({', '.join(sizes[:3])}{', ...' if len(sizes) > 3 else ''})"
+    if str(summary.get("resize", "")).startswith("letterbox"):  # object data: aspect kept, padded
+        return f"letterboxed from {origin} to {shape} (aspect kept, grey 0.5 padding)"
     default = " (resize: builtin default)" if resize_setting is None else ""
     return f"resized from {origin} to {shape}{default}"
 

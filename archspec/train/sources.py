@@ -130,11 +130,13 @@ def check_image_headers(paths: np.ndarray, size: tuple[int, int] | None) -> list
     (height, width) sizes found, sorted."""
     from PIL import Image, UnidentifiedImageError
 
+    from archspec.train.annotations.image_files import upright_size
+
     sizes: set[tuple[int, int]] = set()
     for path in paths:
         try:
             with Image.open(str(path)) as image:
-                width, height = image.size
+                height, width = upright_size(image)  # after its EXIF orientation, as the pipeline reads it
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise UserError(f"{path}: not a readable image ({type(exc).__name__}: {exc})",
                             "delete or replace the file") from None

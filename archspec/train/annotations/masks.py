@@ -26,6 +26,27 @@ def polygon_problem(polygon: Any) -> str | None:
     return None
 
 
+def drawn_polygons(segmentation: Any) -> list[Any]:
+    """The polygons of a COCO polygon segmentation that hold any coordinates: ``[[]]`` and ``[]``
+    (what several exporters write for a box without a mask) hold none.
+
+    >>> drawn_polygons([[], [0, 0, 4, 0, 4, 4]]), drawn_polygons([[]]), drawn_polygons(None)
+    ([[0, 0, 4, 0, 4, 4]], [], [])
+    """
+    if not isinstance(segmentation, list):
+        return []
+    return [p for p in segmentation if not (isinstance(p, (list, tuple)) and len(p) == 0)]
+
+
+def has_mask(segmentation: Any) -> bool:
+    """Whether a COCO segmentation draws a mask: an RLE, or at least one non-empty polygon.
+
+    >>> has_mask({"size": [2, 2], "counts": [4]}), has_mask([[]]), has_mask([]), has_mask(None)
+    (True, False, False, False)
+    """
+    return isinstance(segmentation, dict) or bool(drawn_polygons(segmentation))
+
+
 def rle_problem(rle: Any, height: int, width: int) -> str | None:
     """What is wrong with an RLE ``{size: [h, w], counts: ...}`` for a height x width image, or None.
 
@@ -49,10 +70,13 @@ def rle_problem(rle: Any, height: int, width: int) -> str | None:
 
 
 def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
-    """A checked COCO segmentation (polygons or RLE) as a (height, width) uint8 0/1 mask.
+    """A checked COCO segmentation (polygons or RLE) as a (height, width) uint8 0/1 mask; several
+    polygons of one object are one mask (their union, as pycocotools' ``annToMask``).
 
     >>> decode_mask([[0, 0, 4, 0, 4, 2, 0, 2]], 3, 5).sum()
     np.uint64(8)
+    >>> decode_mask([[0, 0, 1, 0, 1, 1, 0, 1], [], [3, 0, 5, 0, 5, 3, 3, 3]], 3, 5).sum()
+    np.uint64(7)
     """
     from pycocotools import mask as coco_mask
 
@@ -61,7 +85,8 @@ def decode_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
         rle = ({"size": [height, width], "counts": counts.encode("ascii")} if isinstance(counts, str)
                else coco_mask.frPyObjects(segmentation, height, width))
     else:
-        rle = coco_mask.merge(coco_mask.frPyObjects([list(map(float, p)) for p in segmentation], height, width))
+        rle = coco_mask.merge(coco_mask.frPyObjects([list(map(float, p)) for p in drawn_polygons(segmentation)],
+                                                    height, width))
     return np.ascontiguousarray(coco_mask.decode(rle), dtype=np.uint8)
 
 

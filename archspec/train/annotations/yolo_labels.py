@@ -1,36 +1,97 @@
-"""``yolo:DIR``: Ultralytics' label layout.
+"""``yolo:DIR``: Ultralytics' label layout, as Ultralytics, Roboflow, CVAT and Label Studio export it.
 
-``DIR/images/**/NAME.png`` has its objects in ``DIR/labels/**/NAME.txt``, one line per object:
-``cls cx cy w h`` (a box) or ``cls x1 y1 x2 y2 x3 y3 ...`` (a polygon, whose bounding box is the
-box), every coordinate normalised to [0, 1] by the image's width and height; for a keypoints
-task ``cls cx cy w h`` then each keypoint's ``x y [v]`` as data.yaml's ``kpt_shape`` says
-(``yolo_pose``). An image without a label file has no objects. Class names come from
-``DIR/data.yaml``'s ``names:`` (a list, or a mapping from index to name) when it has them, else
-they are the numbers 0..C-1.
+Each image has its objects in the label file Ultralytics' rule names: the image's path with its
+last ``images`` folder replaced by ``labels`` and its suffix by ``.txt``. ``DIR`` is either the
+folder holding ``images/`` and ``labels/`` (Roboflow's ``train/``, Label Studio's export), or one
+split of Ultralytics' own layout (``DIR/images/train``, its labels in ``DIR/labels/train``).
+One line per object: ``cls cx cy w h`` (a box) or ``cls x1 y1 x2 y2 x3 y3 ...`` (a polygon, whose
+bounding box is the box), every coordinate normalised to [0, 1] by the image's width and height
+(the image upright, after its EXIF orientation, as Ultralytics reads it); a box may pass the
+image's edge by ``checks.EDGE_TOLERANCE`` pixels (rounding) and is clipped. For a keypoints task
+``cls cx cy w h`` then each keypoint's ``x y [v]`` as data.yaml's ``kpt_shape`` says
+(``yolo_pose``). Blank lines are skipped. An image without a label file has no objects (a
+negative); a data set with no label file at all is refused.
+
+Class names come from ``data.yaml``'s ``names:`` (a list, or a mapping from index to name), else
+from ``classes.txt`` (one name a line, as Label Studio and LabelImg write it), looked for in
+``DIR``, then in the folder above ``images/`` of a split, then in ``DIR``'s parent (Roboflow
+writes data.yaml beside its split folders); without either the classes are the numbers 0..C-1.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from archspec.errors import UserError
-from archspec.train.annotations.checks import Problems
-from archspec.train.annotations.image_files import header_size, image_files, read_image
+from archspec.train.annotations.checks import EDGE_TOLERANCE, Problems
+from archspec.train.annotations.image_files import OBJECT_IMAGE_EXTENSIONS, header_size, image_files, \
+    read_object_image
 from archspec.train.annotations.masks import decode_mask
 from archspec.train.annotations.records import Category, ImageObjects, ObjectData
 
+log = logging.getLogger("archspec.train")
 _TOLERANCE = 1e-6  # float formatting of 1.0 and 0.0 in label files written by other tools
 _MAX_LABEL_BYTES = 16 * 1024 ** 2  # one image's label file; anything bigger is not a label file
 
 
+def settings_folders(root: Path) -> list[Path]:
+    """Where data.yaml and classes.txt of ``yolo:root`` are looked for, in order.
+
+    >>> [str(p) for p in settings_folders(Path("/d/coco8/images/train"))]
+    ['/d/coco8/images/train', '/d/coco8', '/d/coco8/images']
+    >>> [str(p) for p in settings_folders(Path("/d/set/train"))]
+    ['/d/set/train', '/d/set']
+    """
+    return list(dict.fromkeys([root, *_above_images(root), root.parent]))
+
+
+def _above_images(root: Path) -> list[Path]:
+    """The folder holding the last ``images`` folder above ``root`` (a split of Ultralytics' layout), if any."""
+    parts = root.parts[:-1]
+    if "images" not in parts:
+        return []
+    return [Path(*parts[:len(parts) - 1 - parts[::-1].index("images")])]
+
+
+def label_path(image: Path) -> Path:
+    """Ultralytics' rule (``img2label_paths``): the last ``images`` folder of the path becomes
+    ``labels``, the suffix ``.txt``.
+
+    >>> str(label_path(Path("/d/coco8/images/train/a.b.jpg"))), str(label_path(Path("/d/x/images/deep/c.png")))
+    ('/d/coco8/labels/train/a.b.txt', '/d/x/labels/deep/c.txt')
+    """
+    parts = list(image.parts)
+    k = len(parts) - 1 - parts[::-1].index("images")
+    parts[k] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def image_folder(root: Path) -> Path:
+    """The folder of ``yolo:root``'s images: ``root/images``, or ``root`` itself inside an ``images`` folder."""
+    if (root / "images").is_dir():
+        return root / "images"
+    if root.is_dir() and _above_images(root):
+        return root
+    splits = sorted(p.parent.name for p in root.glob("*/images") if p.is_dir()) if root.is_dir() else []
+    hint = (f"{root} holds the splits {', '.join(splits)} (Roboflow's layout): give one, e.g. yolo:{root / splits[0]}"
+            if splits else "yolo:DIR needs DIR/images and DIR/labels (or a split: DIR/images/train with "
+                           "DIR/labels/train)")
+    raise UserError(f"{root} has no images/ folder" if root.is_dir() else f"the folder {root} does not exist", hint)
+
+
+def _settings_file(root: Path, name: str) -> Path | None:
+    return next((folder / name for folder in settings_folders(root) if (folder / name).is_file()), None)
+
+
 def data_settings(root: Path) -> dict[str, Any] | None:
-    """``DIR/data.yaml`` (read with yaml.safe_load), or None without the file."""
+    """The data.yaml of ``yolo:root`` (read with yaml.safe_load), or None without one."""
     import yaml
 
-    path = root / "data.yaml"
-    if not path.is_file():
+    path = _settings_file(root, "data.yaml")
+    if path is None:
         return None
     try:
         settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -41,12 +102,17 @@ def data_settings(root: Path) -> dict[str, Any] | None:
     return settings
 
 
+def data_yaml_path(root: Path) -> Path:
+    """The data.yaml named in messages (the one read, else where it would be)."""
+    return _settings_file(root, "data.yaml") or root / "data.yaml"
+
+
 def class_names(root: Path) -> tuple[str, ...] | None:
-    """``names:`` of ``DIR/data.yaml``, or None without the file or the key (classes are numbered)."""
+    """``names:`` of data.yaml, else the lines of classes.txt, or None without either (classes are numbered)."""
     settings = data_settings(root)
     if settings is None or "names" not in settings:
-        return None
-    path, names = root / "data.yaml", settings.get("names")
+        return _classes_txt(root)
+    path, names = data_yaml_path(root), settings.get("names")
     if isinstance(names, dict) and sorted(names) == list(range(len(names))):
         return tuple(str(names[i]) for i in range(len(names)))
     if isinstance(names, list) and names:
@@ -55,8 +121,24 @@ def class_names(root: Path) -> tuple[str, ...] | None:
                     "write e.g. names: [circle, square]")
 
 
-def parse_line(text: str, classes: int | None) -> tuple[int, np.ndarray, np.ndarray | None] | str:
+def _classes_txt(root: Path) -> tuple[str, ...] | None:
+    path = _settings_file(root, "classes.txt")
+    if path is None:
+        return None
+    lines = _label_lines(path)
+    names = [line.strip() for line in lines if line.strip()] if not isinstance(lines, str) else []
+    if isinstance(lines, str) or not names:
+        raise UserError(f"{path}: {lines if isinstance(lines, str) else 'no class names'}",
+                        "write one class name a line, class 0 first")
+    return tuple(names)
+
+
+def parse_line(text: str, classes: int | None, size: tuple[int, int] | None = None
+               ) -> tuple[int, np.ndarray, np.ndarray | None] | str:
     """(class, normalised box x1 y1 x2 y2, polygon (P, 2) or None), or what is wrong with the line.
+
+    Every value must be in [0, 1] (as Ultralytics checks); a box's edges may pass the image by
+    ``EDGE_TOLERANCE`` pixels of an image of ``size`` (height, width) and are clipped to it.
 
     >>> cls, box, polygon = parse_line("1 0.5 0.5 0.2 0.4", 3)
     >>> cls, box.round(3).tolist(), polygon
@@ -65,6 +147,10 @@ def parse_line(text: str, classes: int | None) -> tuple[int, np.ndarray, np.ndar
     '4 fields; a box is 5 (cls cx cy w h), a polygon 7 or more (cls x1 y1 x2 y2 x3 y3 ...)'
     >>> parse_line("5 0.5 0.5 0.2 0.2", 3)
     'class 5 is not one of the 3 classes (0..2)'
+    >>> parse_line("0 0.99 0.5 0.04 0.2", 3, (10, 100))[1].round(3).tolist()  # 1 pixel past the edge: clipped
+    [0.97, 0.4, 1.0, 0.6]
+    >>> parse_line("0 0.99 0.5 0.04 0.2", 3, (10, 1000))  # 10 pixels past
+    'box cx 0.99 cy 0.5 w 0.04 h 0.2 extends past the image (edges [0.97, 0.4, 1.01, 0.6])'
     """
     fields = text.split()
     if len(fields) < 5 or len(fields) == 6:
@@ -87,9 +173,11 @@ def parse_line(text: str, classes: int | None) -> tuple[int, np.ndarray, np.ndar
     if w <= 0 or h <= 0:
         return f"box has zero or negative size (w {w:g}, h {h:g})"
     box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-    if box.min() < -_TOLERANCE or box.max() > 1 + _TOLERANCE:
+    slack = np.full(4, _TOLERANCE) if size is None else \
+        np.array([EDGE_TOLERANCE / size[1], EDGE_TOLERANCE / size[0]] * 2) + _TOLERANCE
+    if np.any(box < -slack) or np.any(box > 1 + slack):
         return f"box cx {cx:g} cy {cy:g} w {w:g} h {h:g} extends past the image (edges {np.round(box, 4).tolist()})"
-    return cls, box, None
+    return cls, np.clip(box, 0.0, 1.0), None
 
 
 def _label_lines(path: Path) -> list[str] | str:
@@ -106,44 +194,61 @@ def _label_lines(path: Path) -> list[str] | str:
 def load_yolo(source: Mapping[str, Any], task: str) -> ObjectData:
     """Index the images, read and check every label file (they are small), read pixels on demand."""
     root = Path(source["yolo"])
-    if not (root / "images").is_dir():
-        raise UserError(f"{root} has no images/ folder", "yolo:DIR needs DIR/images and DIR/labels")
+    folder = image_folder(root)
     names = class_names(root)
     layout = None
     if task == "keypoints":
         from archspec.train.annotations.yolo_pose import pose_layout
-        layout = pose_layout(data_settings(root) or {}, root / "data.yaml")
+        layout = pose_layout(data_settings(root) or {}, data_yaml_path(root))
     description = f"yolo:{root}"
     problems = Problems(description)
     paths, sizes, labels = [], [], []
-    for image_path in image_files(root / "images"):
-        relative = image_path.relative_to(root / "images")
+    found_labels = 0
+    for image_path in image_files(folder):
         size = header_size(image_path)
         if isinstance(size, str):
             problems.add(f"{image_path}: {size}")
             continue
-        label_path = (root / "labels" / relative).with_suffix(".txt")
-        objects = _read_labels(label_path, names, task, problems, layout)
+        labelled = label_path(image_path)
+        found_labels += labelled.is_file()
         paths.append(image_path)
         sizes.append(size)
-        labels.append(objects)
+        labels.append(_read_labels(labelled, names, task, problems, layout, size))
     problems.raise_if_any()
     if not paths:
-        raise UserError(f"{root / 'images'} holds no images", "put the images there, their labels under labels/")
+        raise UserError(f"{folder} holds no images ({', '.join(OBJECT_IMAGE_EXTENSIONS)})",
+                        "put the images there, their labels under labels/")
+    if not found_labels:
+        raise UserError(f"none of the {len(paths)} images of {description} has a label file (the first would be "
+                        f"{label_path(paths[0])})", "put one .txt a image under labels/, beside images/, with the "
+                                                    "image's name")
+    _say_splits(root, folder)
     count = len(names) if names else 1 + max((o[0] for image in labels for o in image), default=0)
     keypoint_names = layout.names if layout else ()
     categories = tuple(Category(i, names[i] if names else str(i), keypoint_names) for i in range(count))
     return ObjectData(
         description=description, image_names=tuple(str(p.relative_to(root)) for p in paths),
         image_ids=tuple(range(1, len(paths) + 1)), categories=categories,
-        load_image=lambda i: read_image(paths[i]),
+        load_image=lambda i: read_object_image(paths[i], True, f"an image of {description}"),
         objects=lambda i: yolo_objects(labels[i], sizes[i], task == "instance_segmentation", len(keypoint_names)),
         sizes=tuple(sizes), has_masks=task == "instance_segmentation", keypoint_count=len(keypoint_names),
         keypoint_flip=layout.flip if layout else ())
 
 
+def _say_splits(root: Path, folder: Path) -> None:
+    """Ultralytics' layout read whole: its train and val images together, which data.yaml keeps apart."""
+    settings = data_settings(root) or {}
+    splits = [key for key in ("train", "val", "test") if isinstance(settings.get(key), str)
+              and (folder / Path(settings[key]).name).is_dir() and folder.name != Path(settings[key]).name]
+    if len(splits) > 1:
+        log.warning("warning: yolo:%s reads the images of %s together (data.yaml's %s); train on one split, e.g. "
+                    "--data yolo:%s --validation-data yolo:%s", root, ", ".join(folder.name + "/" + Path(
+                        settings[k]).name for k in splits), " and ".join(splits), folder / Path(settings[splits[0]]).name,
+                    folder / Path(settings[splits[1]]).name)
+
+
 def _read_labels(path: Path, names: tuple[str, ...] | None, task: str, problems: Problems,
-                 layout: Any = None) -> list[tuple]:
+                 layout: Any = None, size: tuple[int, int] | None = None) -> list[tuple]:
     """(class, box, polygon or None, keypoints or None, line number) of each line; ``layout``: the
     keypoints' ``yolo_pose.PoseLayout`` for a keypoints task."""
     lines = _label_lines(path)
@@ -154,7 +259,7 @@ def _read_labels(path: Path, names: tuple[str, ...] | None, task: str, problems:
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
-        parsed = _parse(text, len(names) if names else None, task, layout)
+        parsed = _parse(text, len(names) if names else None, task, layout, size)
         if isinstance(parsed, str):
             problems.add(f"{path}:{number}: {parsed}")
             continue
@@ -162,13 +267,14 @@ def _read_labels(path: Path, names: tuple[str, ...] | None, task: str, problems:
     return found
 
 
-def _parse(text: str, classes: int | None, task: str, layout: Any) -> tuple | str:
+def _parse(text: str, classes: int | None, task: str, layout: Any, size: tuple[int, int] | None = None
+           ) -> tuple | str:
     """(class, box, polygon or None, keypoints or None) of one line for ``task``, or its problem."""
     if layout is not None:
         from archspec.train.annotations.yolo_pose import parse_pose_line
         pose = parse_pose_line(text, classes, layout)
         return pose if isinstance(pose, str) else (pose[0], pose[1], None, pose[2])
-    parsed = parse_line(text, classes)
+    parsed = parse_line(text, classes, size)
     if isinstance(parsed, tuple) and task == "instance_segmentation" and parsed[2] is None:
         return "a box line: instance segmentation needs a polygon for every object"
     return parsed if isinstance(parsed, str) else (*parsed, None)
