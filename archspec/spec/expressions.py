@@ -160,6 +160,7 @@ def _lookup(name: str, env: Mapping[str, Any]) -> Any:
     return env[name]
 
 
+@lru_cache(maxsize=4096)  # every node evaluated is shown (for its error, if any): its trees are _parse's, kept
 def _shown(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 80 else f"{text[:60]}...{text[-15:]}"
