@@ -51,7 +51,7 @@ def test_summary_prints_the_head_section_in_text_markdown_and_json() -> None:
     runner = CliRunner()
     text = runner.invoke(main, ["summary", str(YOLO)])
     assert text.exit_code == 0, text.output
-    tail = text.output.splitlines()[-5:]
+    tail = text.output.splitlines()[-6:]  # title, 3 table rows, the assignment, the box count
     assert tail[0].startswith("Head: detection, 3 classes, 2 levels, 8 channels per box")
     assert tail[2].split() == ["p3", "8", "8x8", "64", "8x8,", "14x14,", "20x20", "192"]
     assert tail[-1] == "  boxes per image: 240 (before score threshold and NMS)"

@@ -53,6 +53,25 @@ class Head:
     levels: tuple[Level, ...]
     prototypes: Optional[str] = None
     coefficients: int = 0          # M: mask coefficients per box (instance segmentation)
+    prototype_grid: Optional[tuple[int, int]] = None  # (h, w) of the prototype maps
+    # How training assigns objects to levels (train.detection): anchor-free heads by the longer
+    # side (level_sizes, None: the default bounds), anchored ones by the anchors' size ratio.
+    level_sizes: Optional[tuple[float, ...]] = None
+    anchor_ratio: float = 4.0
+
+    @property
+    def object_sides(self) -> list[tuple[float, float]]:
+        """(lower, upper] of the longer side (input pixels) of the objects each anchor-free level trains.
+
+        >>> example_head(anchors=False).object_sides
+        [(0.0, 32.0), (32.0, inf)]
+        """
+        return level_bounds([level.stride for level in self.levels], self.level_sizes)
+
+    @property
+    def prototype_stride(self) -> Optional[int]:
+        """Input size / prototype map size (4 in YOLACT and Ultralytics' -seg heads)."""
+        return self.input_size[0] // self.prototype_grid[0] if self.prototype_grid else None
 
     @property
     def anchor_free(self) -> bool:
@@ -76,13 +95,26 @@ class Head:
         return sum(level.boxes for level in self.levels)
 
     def as_json(self) -> dict[str, Any]:
-        """The head as ``summary --format json`` shows it; :func:`head_from_json` reads it back."""
-        return {"type": self.type, "classes": self.classes, "input_size": list(self.input_size),
-                "anchor_free": self.anchor_free, "prototypes": self.prototypes, "coefficients": self.coefficients,
-                "boxes_per_image": self.boxes_per_image,
-                "levels": [{"name": lv.name, "stride": lv.stride, "grid": list(lv.grid), "cells": lv.cells,
-                            "channels": lv.channels, "anchors": [list(a) for a in lv.anchors], "boxes": lv.boxes}
-                           for lv in self.levels]}
+        """The head as ``summary --format json`` shows it; :func:`head_from_json` reads it back.
+
+        Anchor-free levels also give ``object_sides``: the (lower, upper] longer side of the objects
+        they train (upper null: unbounded); instance heads the prototype maps' ``prototype_grid``."""
+        levels = [{"name": lv.name, "stride": lv.stride, "grid": list(lv.grid), "cells": lv.cells,
+                   "channels": lv.channels, "anchors": [list(a) for a in lv.anchors], "boxes": lv.boxes}
+                  for lv in self.levels]
+        if self.anchor_free:
+            for level, (low, high) in zip(levels, self.object_sides):
+                level["object_sides"] = [low, None if math.isinf(high) else high]
+        out = {"type": self.type, "classes": self.classes, "input_size": list(self.input_size),
+               "anchor_free": self.anchor_free, "prototypes": self.prototypes, "coefficients": self.coefficients,
+               "boxes_per_image": self.boxes_per_image, "levels": levels}
+        if self.prototype_grid:
+            out.update(prototype_grid=list(self.prototype_grid), prototype_stride=self.prototype_stride)
+        if self.anchor_free:
+            out["level_sizes"] = None if self.level_sizes is None else list(self.level_sizes)
+        else:
+            out["anchor_ratio"] = self.anchor_ratio
+        return out
 
 
 def head_from_json(data: Mapping[str, Any]) -> Head:
@@ -93,8 +125,32 @@ def head_from_json(data: Mapping[str, Any]) -> Head:
     levels = tuple(Level(lv["name"], int(lv["stride"]), (int(lv["grid"][0]), int(lv["grid"][1])),
                          int(lv["channels"]), tuple((float(w), float(h)) for w, h in lv["anchors"]))
                    for lv in data["levels"])
+    grid, sizes = data.get("prototype_grid"), data.get("level_sizes")
     return Head(data["type"], int(data["classes"]), (int(data["input_size"][0]), int(data["input_size"][1])),
-                levels, data.get("prototypes"), int(data.get("coefficients", 0)))
+                levels, data.get("prototypes"), int(data.get("coefficients", 0)),
+                (int(grid[0]), int(grid[1])) if grid else None,
+                tuple(float(v) for v in sizes) if sizes is not None else None, float(data.get("anchor_ratio", 4.0)))
+
+
+# Anchor-free heads' default level bound: 4 x the level's stride (32 and 64 px at strides 8/16/32,
+# where YOLOv5's COCO anchors pass from one level to the next); see train/detection/points.py.
+SIZE_FACTOR = 4
+RADIUS = 1.5  # FCOS's centre sampling: an object's points within this many strides of its centre
+
+
+def level_bounds(strides: Sequence[int], level_sizes: Optional[Sequence[float]] = None) -> list[tuple[float, float]]:
+    """(lower, upper] of the longer side each level takes, finest first: ``level_sizes`` (one fewer
+    than the levels) or SIZE_FACTOR x each stride but the last's.
+
+    >>> level_bounds([8, 16, 32])
+    [(0.0, 32.0), (32.0, 64.0), (64.0, inf)]
+    >>> level_bounds([8, 16], [20])
+    [(0.0, 20.0), (20.0, inf)]
+    """
+    inner = [float(s) for s in level_sizes] if level_sizes is not None else \
+        [float(SIZE_FACTOR * s) for s in strides[:-1]]
+    edges = [0.0, *inner, math.inf]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def example_head(anchors: bool = True) -> Head:
@@ -132,6 +188,7 @@ class _Checker:
     def __init__(self, doc: Document, analysis: Analysis, data: Mapping[str, Any]) -> None:
         self.doc, self.analysis, self.data = doc, analysis, data
         self.errors: list[SpecError] = []
+        self.prototype_size: Optional[tuple[int, int]] = None
 
     def error(self, path: tuple, message: str, hint: str) -> None:
         self.errors.append(SpecError(message, hint, self.doc.loc(("head", *path))))
@@ -154,8 +211,29 @@ class _Checker:
         if input_size is None or any(level is None for level in levels):
             return None
         self.check_strides(levels)  # type: ignore[arg-type]
+        sizes, ratio = self.assignment(len(levels), bool(anchors))
         return Head(self.data["type"], classes, input_size, tuple(levels),  # type: ignore[arg-type]
-                    self.data.get("prototypes"), coefficients or 0)
+                    self.data.get("prototypes"), coefficients or 0, self.prototype_size, sizes, ratio)
+
+    def assignment(self, count: int, anchored: bool) -> tuple[Optional[tuple[float, ...]], float]:
+        """train.detection's level_sizes (anchor-free) and anchor_ratio (anchors), as training reads them;
+        level_sizes of the wrong length or order is refused here, at its line."""
+        train = self.doc.data.get("train") if isinstance(self.doc.data, dict) else None
+        settings = train.get("detection") if isinstance(train, dict) else None
+        settings = settings if isinstance(settings, dict) else {}
+        ratio = settings.get("anchor_ratio", 4.0)
+        ratio = float(ratio) if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 4.0
+        sizes = settings.get("level_sizes")
+        if anchored or not isinstance(sizes, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in sizes):
+            return None, ratio
+        if len(sizes) != count - 1 or list(sizes) != sorted(set(sizes)):
+            self.errors.append(SpecError(
+                f"train.detection.level_sizes {list(sizes)} for {count} levels",
+                f"give {count - 1} increasing sizes: the longer side (input pixels) where each level but the last "
+                "hands objects to the next", self.doc.loc(("train", "detection", "level_sizes"))))
+            return None, ratio
+        return tuple(float(v) for v in sizes), ratio
 
     def classes(self) -> Optional[int]:
         """head.classes: a number, or a reference to the spec's vars (``$classes``), so that one
@@ -211,6 +289,7 @@ class _Checker:
             shape = self.output_shape(("prototypes",), name, "prototypes")
             if shape is None or shape[-1] is None or not self.prototype_grid(name, input_size, shape[:2]):
                 return None
+            self.prototype_size = (int(shape[0]), int(shape[1]))
             return int(shape[-1])
         return 0
 

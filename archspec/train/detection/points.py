@@ -21,8 +21,9 @@ from typing import Any, Optional, Sequence
 
 import tensorflow as tf
 
-RADIUS = 1.5     # FCOS's centre-sampling radius, in strides
-SIZE_FACTOR = 4  # default level bound: 4 x the level's stride
+from archspec.heads.head import RADIUS  # noqa: F401  (FCOS's centre-sampling radius, in strides; summary shows it)
+from archspec.heads.head import level_bounds as head_bounds  # the one rule (its default: 4 x each stride)
+
 _INF = 1e9
 
 
@@ -44,10 +45,7 @@ def level_bounds(strides: Sequence[int], level_sizes: Optional[Sequence[float]] 
     >>> level_bounds([8, 16], [20])
     [(0.0, 20.0), (20.0, 1000000000.0)]
     """
-    inner = [float(s) for s in level_sizes] if level_sizes is not None else \
-        [float(SIZE_FACTOR * s) for s in strides[:-1]]
-    edges = [0.0, *inner, _INF]
-    return list(zip(edges[:-1], edges[1:]))
+    return [(low, min(high, _INF)) for low, high in head_bounds(strides, level_sizes)]
 
 
 def point_centres(grid: tuple[int, int], stride: int) -> Any:
