@@ -257,6 +257,7 @@ def test_sub_folders_absolute_and_foreign_paths_and_backslashes(tmp_path: Path, 
     ("annotations/instances_val2017.json", "val2017"),        # COCO's own layout
     ("annotations/instances_default.json", "images"),         # CVAT's
     ("labels.json", "data"),                                   # FiftyOne's
+    ("train.json", "train"),                                   # a split beside its file
 ])
 def test_images_are_found_in_the_usual_export_layouts(tmp_path: Path, json_name: str, image_dir: str) -> None:
     path = write_variant(tmp_path, json_name=json_name, image_dir=image_dir)
@@ -320,3 +321,21 @@ def test_a_size_that_disagrees_with_the_file_is_refused_naming_it(tmp_path: Path
     assert refused(path).startswith(f"{tmp_path / 'phone.jpg'} (image 1): the file is {H}x{W} (height x width) "
                                     f"upright ({W}x{H} as stored, turned by its EXIF orientation) but "
                                     f"instances.json says {H}x{W + 1}")
+
+
+def test_a_validation_file_with_other_categories_is_refused(tmp_path: Path) -> None:
+    from archspec.train.config import resolve_config
+    from archspec.train.detection.data import split_object_data
+
+    train = write_variant(tmp_path / "train")
+    swapped = write_variant(tmp_path / "val", lambda d: d.update(categories=[{"id": 9, "name": "cat"},
+                                                                           {"id": 4, "name": "dog"}]))
+    same = write_variant(tmp_path / "same", lambda d: d["categories"].reverse())  # the order in the file is free
+    config = {"task": "detection", "data": {"source": {"coco": str(train)}, "validation": {"coco": str(same)}}}
+    train_part, validation = split_object_data(resolve_config(config), (32, 32, 3), 2)
+    assert validation is not None and validation.data.class_names == train_part.data.class_names == ("cat", "dog")
+    config["data"]["validation"] = {"coco": str(swapped)}
+    with pytest.raises(UserError) as caught:
+        split_object_data(resolve_config(config), (32, 32, 3), 2)
+    assert caught.value.message == (f"coco:{swapped} has the categories 4 'dog', 9 'cat' but the training data "
+                                    f"coco:{train} has 4 'cat', 9 'dog'; class 0 would mean another category in each")

@@ -7,6 +7,7 @@ mistake gives one readable message, not ten thousand lines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -91,3 +92,35 @@ def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     limits = np.array([width, height, width, height], np.float32)
     return np.clip(boxes, 0.0, limits).astype(np.float32)
+
+
+def check_same_categories(train: Any, validation: Any) -> None:
+    """A separate validation set must have the training set's categories (ids and names, in order):
+    class i is the i-th category by id in both, so another list would score one class as another.
+
+    >>> from archspec.train.annotations.records import Category
+    >>> one = type("Data", (), {"description": "coco:t.json", "categories": (Category(1, "cat"), Category(2, "dog"))})
+    >>> other = type("Data", (), {"description": "coco:v.json", "categories": (Category(1, "dog"), Category(2, "cat"))})
+    >>> check_same_categories(one, one)
+    >>> try:
+    ...     check_same_categories(one, other)
+    ... except UserError as exc:
+    ...     print(exc.message)
+    coco:v.json has the categories 1 'dog', 2 'cat' but the training data coco:t.json has 1 'cat', 2 'dog'; class 0 would mean another category in each
+    """
+    def listed(data: Any) -> list[tuple[int, str]]:
+        return [(int(c.id), c.name) for c in data.categories]
+
+    if listed(train) == listed(validation):
+        return
+
+    def shown(data: Any) -> str:
+        text = ", ".join(f"{cid} {name!r}" for cid, name in listed(data)[:8])
+        return text + (", ..." if len(data.categories) > 8 else "")
+
+    first = next((i for i, (a, b) in enumerate(zip(listed(train), listed(validation))) if a != b),
+                 min(len(train.categories), len(validation.categories)))
+    raise UserError(f"{validation.description} has the categories {shown(validation)} but the training data "
+                    f"{train.description} has {shown(train)}; class {first} would mean another category in each",
+                    "give both files the same categories list (ids and names), even for categories a file has no "
+                    "annotations of")

@@ -8,9 +8,9 @@ common tools export:
 - the JSON's folder (Roboflow's ``train/_annotations.coco.json``, Label Studio's ``result.json``
   with ``images/...`` names, hand-made sets);
 - ``images/`` or ``data/`` beside it (FiftyOne's ``labels.json`` + ``data/``);
-- the JSON's parent folder, ``images/`` there, or the split the JSON is named after there
-  (COCO's ``annotations/instances_val2017.json`` + ``val2017/``, CVAT's
-  ``annotations/instances_default.json`` + ``images/``).
+- the JSON's parent folder, ``images/`` there, or the split the JSON is named after, there or
+  beside it (COCO's ``annotations/instances_val2017.json`` + ``val2017/``, CVAT's
+  ``annotations/instances_default.json`` + ``images/``, ``train.json`` + ``train/``).
 
 Backslashes in ``file_name`` (annotations written on Windows) are folder separators. A name that
 is not found as written (an absolute path of the annotating machine, such as Label Studio's
@@ -65,16 +65,20 @@ def locate(root: Path, file_name: str) -> Path:
 
 
 def candidate_folders(json_path: Path) -> list[Path]:
-    """The folders that may hold a COCO file's images, in the order they are tried (see the module).
+    """The folders that may hold a COCO file's images, in the order they are tried (see the module):
+    the split a file is named after is its stem, or the part after (or before) its last ``_``.
 
     >>> [str(p) for p in candidate_folders(Path("/d/annotations/instances_val2017.json"))]  # doctest: +NORMALIZE_WHITESPACE
     ['/d/annotations', '/d/annotations/images', '/d/annotations/data', '/d', '/d/images', '/d/val2017',
-     '/d/annotations/val2017']
+     '/d/annotations/val2017', '/d/instances', '/d/annotations/instances']
+    >>> [str(p) for p in candidate_folders(Path("/d/train.json"))][-2:]
+    ['/train', '/d/train']
     """
     here, up = json_path.parent, json_path.parent.parent
-    split = json_path.stem.rsplit("_", 1)[-1] if "_" in json_path.stem else None
+    stem = json_path.stem
+    splits = [stem] if "_" not in stem else [stem.rsplit("_", 1)[-1], stem.split("_", 1)[0]]
     found = [here, here / "images", here / "data", up, up / "images"]
-    if split:
+    for split in filter(None, splits):
         found += [up / split, here / split]
     return list(dict.fromkeys(found))
 

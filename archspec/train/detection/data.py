@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from archspec.errors import UserError
+from archspec.train.annotations.checks import check_same_categories
 from archspec.train.annotations.load import load_objects
 from archspec.train.annotations.records import ObjectData
 from archspec.train.config import TrainConfig
@@ -82,6 +83,7 @@ def split_object_data(cfg: TrainConfig, input_shape: tuple[int, int, int], level
                   max_objects=int(settings.get("max_objects", 100)))
     if data_cfg.validation is not None:
         val_data = load_objects(data_cfg.validation, task)
+        check_same_categories(train_data, val_data)
         train_idx, val_idx = np.arange(len(train_data)), np.arange(len(val_data))
     else:
         val_data = train_data
