@@ -51,14 +51,19 @@ def test_ultralytics_split_layout_names_two_folders_up_and_blank_lines(tmp_path:
     assert f"--data yolo:{root / 'images' / 'train'} --validation-data yolo:{root / 'images' / 'val'}" in caplog.text
 
 
-def test_label_studio_classes_txt_and_a_class_out_of_its_range(tmp_path: Path) -> None:
+def test_label_studio_classes_txt_and_a_class_out_of_its_range(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                                                 ) -> None:
     _image(tmp_path / "images" / "a.png")
     _label(tmp_path / "labels" / "a.txt", "0 0.5 0.5 0.2 0.2\n2 0.5 0.5 0.2 0.2\n")
     (tmp_path / "classes.txt").write_text("person\ncar\n\n")
     assert _raises({"yolo": str(tmp_path)}) == f"{tmp_path}/labels/a.txt:2: class 2 is not one of the 2 classes " \
                                                "(0..1); fix or remove it; the data is checked before training starts"
     _label(tmp_path / "labels" / "a.txt", "1 0.5 0.5 0.2 0.2\n")
-    assert load_objects({"yolo": str(tmp_path)}, "detection").class_names == ("person", "car")
+    _label(tmp_path / "labels" / "b.txt", "1 0.5 0.5 0.2 0.2\n")  # its image is b.heic: not read
+    with caplog.at_level(logging.WARNING, "archspec.train"):
+        assert load_objects({"yolo": str(tmp_path)}, "detection").class_names == ("person", "car")
+    assert f"1 label file(s) have no image and are not read (e.g. {tmp_path}/labels/b.txt; images are read as " \
+           ".bmp .gif .jpeg .jpg .png .tif .tiff .webp)" in caplog.text
 
 
 def test_roboflow_layout_is_named_with_the_split_to_give(tmp_path: Path) -> None:

@@ -223,6 +223,7 @@ def load_yolo(source: Mapping[str, Any], task: str) -> ObjectData:
                         f"{label_path(paths[0])})", "put one .txt a image under labels/, beside images/, with the "
                                                     "image's name")
     _say_splits(root, folder)
+    _say_orphans(description, label_path(folder / "x").parent, {label_path(path) for path in paths})
     count = len(names) if names else 1 + max((o[0] for image in labels for o in image), default=0)
     keypoint_names = layout.names if layout else ()
     categories = tuple(Category(i, names[i] if names else str(i), keypoint_names) for i in range(count))
@@ -233,6 +234,14 @@ def load_yolo(source: Mapping[str, Any], task: str) -> ObjectData:
         objects=lambda i: yolo_objects(labels[i], sizes[i], task == "instance_segmentation", len(keypoint_names)),
         sizes=tuple(sizes), has_masks=task == "instance_segmentation", keypoint_count=len(keypoint_names),
         keypoint_flip=layout.flip if layout else ())
+
+
+def _say_orphans(description: str, labels: Path, used: set[Path]) -> None:
+    """Label files without an image (another name, or a format not read): their objects are not trained."""
+    orphans = sorted(p for p in labels.rglob("*.txt") if p not in used) if labels.is_dir() else []
+    if orphans:
+        log.warning("warning: %s: %d label file(s) have no image and are not read (e.g. %s; images are read as %s)",
+                    description, len(orphans), orphans[0], " ".join(OBJECT_IMAGE_EXTENSIONS))
 
 
 def _say_splits(root: Path, folder: Path) -> None:
