@@ -114,7 +114,7 @@ class AnalysisPool:
             self._ready.notify_all()
 
     def analyse(self, text: str, path: str, parts: Sequence[str], timeout_s: float) -> bytes:
-        worker = self._take(text)
+        worker = self._take(text if "summary" not in parts else None)
         try:
             return worker.analyse(text, path, parts, timeout_s)
         finally:
@@ -122,9 +122,10 @@ class AnalysisPool:
                 self._idle.append(worker)
                 self._ready.notify()
 
-    def _take(self, text: str) -> AnalysisProcess:
-        """An idle process: the one that analysed ``text`` last (the table's request, before the
-        picture's for the same text), else the last used (its memory is the warmest)."""
+    def _take(self, text: Optional[str]) -> AnalysisProcess:
+        """An idle process: for the explain lines and picture of ``text``, the one that analysed it
+        last (the table's request for the same text) and remembers it; else the last used (its
+        memory is the warmest: one process serves a page's keystrokes, one after the other)."""
         with self._ready:
             while not self._idle and self._count >= self.size:
                 self._ready.wait()
@@ -132,9 +133,10 @@ class AnalysisPool:
                 if not idle.process.is_alive():  # ended while idle (killed from outside): replaced before use
                     idle.restart()
             if not self._idle:
+                worker = AnalysisProcess()
                 self._count += 1
-                return AnalysisProcess()
-            same = [w for w in self._idle if w.last_text == text]
+                return worker
+            same = [w for w in self._idle if text is not None and w.last_text == text]
             worker = same[-1] if same else self._idle[-1]
             self._idle.remove(worker)
             return worker
@@ -161,12 +163,12 @@ class Studio:
         self._explorer: Any = None
 
     async def call(self, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(*args)`` in a worker thread; 503 when it takes longer than the time limit (a
+        """``work(*args)`` in a worker thread; 503 when it takes longer than the time limit (the
         thread finishes on its own: Python cannot stop it; an analysis is stopped, see ``analyse``)."""
         future = asyncio.wrap_future(self.pool.submit(work, *args))
         try:
             return await asyncio.wait_for(future, self.timeout_s)
-        except (asyncio.TimeoutError, TooSlow):
+        except asyncio.TimeoutError:
             raise Refused(503, f"the work took more than {self.timeout_s:g} s", "make the spec smaller") from None
 
     async def analyse(self, text: str, path: str, parts: Sequence[str]) -> bytes:
