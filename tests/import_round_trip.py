@@ -70,7 +70,20 @@ def layers_key(name: str, shares: Any, layers: dict[str, Any]) -> str:
     return name
 
 
-def check_outputs(model: Any, compiled: Compiled, seed: int = 0) -> None:
+def sample_inputs(model: Any, rng: Any, length: int = 5) -> list:
+    """Two samples for each model input: an unknown size (a sequence of any length) is
+    ``length``; integer inputs (token ids) are ids 0-3, so ``Embedding(mask_zero=True)`` masks some."""
+    samples = []
+    for tensor in model.inputs:
+        shape = (2, *(length if size is None else size for size in tensor.shape[1:]))
+        if "int" in str(tensor.dtype):
+            samples.append(rng.integers(0, 4, shape).astype(str(tensor.dtype)))
+        else:
+            samples.append(rng.uniform(0, 1, shape).astype("float32"))
+    return samples
+
+
+def check_outputs(model: Any, compiled: Compiled, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """The model archspec builds from the imported spec, with ``model``'s weights, computes the
     same outputs. Its variables are never filled with their own initial values (most of the
     time of a large model): it runs with ``model``'s weights in their place."""
@@ -83,18 +96,20 @@ def check_outputs(model: Any, compiled: Compiled, seed: int = 0) -> None:
         built = build_model(compiled.graph)
     weights = copied_weights(model, built, compiled)
     rng = np.random.default_rng(seed)
-    inputs = [rng.uniform(0, 1, (2, *t.shape[1:])).astype("float32") for t in model.inputs]
-    expected = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    inputs = sample_inputs(model, rng)
+    struct = getattr(model, "_inputs_struct", None)  # dict inputs: model.inputs is in the keys' order
+    feed = dict(zip(sorted(struct), inputs)) if isinstance(struct, dict) else inputs if len(inputs) > 1 else inputs[0]
+    expected = model(feed, training=False)
     with keras.StatelessScope(state_mapping=weights, initialize_variables=False):
         for layer in built.layers:
             if layer.weights and hasattr(layer, "finalize_state"):
                 layer.finalize_state()  # what loading does: an adapted Normalization reads its statistics
         got = built(inputs if len(inputs) > 1 else inputs[0], training=False)
-    expected = expected if isinstance(expected, (list, tuple)) else [expected]
-    got = got if isinstance(got, (list, tuple)) else [got]
+    expected = keras.tree.flatten(expected)  # dict outputs too, in the order of model.outputs
+    got = keras.tree.flatten(got)
     assert len(got) == len(expected)
     for a, b in zip(expected, got):
-        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(b, dtype="float32"), np.asarray(a, dtype="float32"), rtol=rtol, atol=atol)
 
 
 def copied_weights(model: Any, built: Any, compiled: Compiled) -> list[tuple[Any, Any]]:

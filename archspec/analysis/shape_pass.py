@@ -137,6 +137,8 @@ def analyse(graph: Graph) -> Analysis:
                 message += _where_from(node, graph, shapes) + graph.share_note(node)
             errors.append(SpecError(message, exc.hint or "", node.arg_loc(exc.arg), Stage.SHAPES))
             continue
+        if not node.trainable:  # frozen: every weight non-trainable, as Keras counts a layer.trainable = False
+            params = Params(0, params.total)
         info = LayerInfo(node, kind, ins, out, params, macs, window, extra)
         extras[node.name] = extra
         shapes.update(info.outputs)

@@ -32,6 +32,7 @@ class Node:
     scope: tuple[str, ...] = ()        # enclosing block instances, outermost first
     shares: Optional[str] = None       # the node whose weights this application uses (written first)
     input_locs: tuple[Location, ...] = ()  # where each input is named (the entry's place when implicit)
+    trainable: bool = True             # false: frozen (``trainable: false``), every parameter non-trainable
 
     @property
     def local_name(self) -> str:

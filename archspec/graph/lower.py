@@ -102,7 +102,8 @@ class _Lowering:
         for p in self.pending:
             names = [self.names.resolve_reported(ref, self.errors) for ref in p.inputs]
             locs = tuple(ref.loc if isinstance(ref, NameRef) else p.loc for ref in p.inputs)
-            nodes.append(Node(p.name, p.kind.name, p.args, tuple(names), p.loc, p.arg_locs, p.scope, p.shares, locs))
+            nodes.append(Node(p.name, p.kind.name, p.args, tuple(names), p.loc, p.arg_locs, p.scope, p.shares, locs,
+                              p.trainable))
         return nodes
 
     def _check_block_outputs(self) -> None:
@@ -174,12 +175,19 @@ class _Lowering:
             self.error(f"'{name}' is a reserved name", "choose another name", self.doc.loc(path + ("name",)))
         if type_name != SHARE and self._too_many_layers(entry, type_name, env, stack, repeat, path):
             return previous
+        if type_name == SHARE and "trainable" in entry:
+            self.error("a share entry applies its layer's weights as that layer has them",
+                       "write trainable: on the layer it shares", self.doc.loc(path + ("trainable",)), Stage.STRUCTURE)
         out: Optional[Ref] = None
         for k in range(repeat):
             local = self._instance_name(name, k, "repeat" in entry, type_name, table, given_names, counters)
             given = entry.get("inputs") if k == 0 else None  # a share binds its inputs once its target is known
+            start = len(self.pending)
             out = self._instance(entry, type_name, path, scope, env, local, inputs, given, previous if k == 0 else out,
                                  stack)
+            if entry.get("trainable") is False:  # the layer, or every layer of the block use, is frozen
+                for pending in self.pending[start:]:
+                    pending.trainable = False
             if out is None:
                 return previous
             inputs = [out] + inputs[1:] if type_name in self.blocks else [out]

@@ -35,6 +35,7 @@ class Pending:
     arg_locs: dict
     scope: Scope
     shares: Optional[str] = None
+    trainable: bool = True
 
 
 @dataclass(frozen=True)

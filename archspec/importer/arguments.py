@@ -18,8 +18,8 @@ from archspec.layers.registry import Arg, LayerKind
 # assume, empty constraints...). Any other value is refused.
 NEUTRAL: dict[str, Callable[[Any, Mapping[str, Any]], bool]] = {
     "name": lambda value, config: True,
-    "trainable": lambda value, config: value is True,
-    "dtype": lambda value, config: _dtype_name(value) in (None, "float32"),
+    "trainable": lambda value, config: isinstance(value, bool),  # False is the entry's `trainable: false`
+    "dtype": lambda value, config: _dtype_name(value) in (None, "float32", "mixed_float16", "mixed_bfloat16"),
     "data_format": lambda value, config: value in (None, "channels_last"),
     "activity_regularizer": lambda value, config: value is None,
     "quantization_config": lambda value, config: value is None,
@@ -69,7 +69,8 @@ def convert(kind: LayerKind, config: Mapping[str, Any]) -> Converted:
         arg = declared.get(key)
         if arg is None:
             if not _neutral(key, value, config):
-                out.refused.append(f"Keras argument {key}={shown(value)} has no archspec equivalent")
+                out.refused.append(f"Keras argument {key}={_object_text(value)} has no archspec equivalent"
+                                   f"{_WHY.get(key.rsplit('_', 1)[-1], '')}")
             continue
         _convert_one(arg, value, config, out)
     return out
@@ -115,6 +116,22 @@ def _wrapped_entry(value: dict, out: Converted) -> Any:
     out.refused.extend(f"the wrapped {kind.name}: {why}" for why in inner.refused)
     out.notes.extend(inner.notes)
     return {kind.name: inner.args} if inner.args else kind.name
+
+
+_WHY = {"constraint": " (archspec has no weight constraints; they act only in training)",
+        "regularizer": " (an ActivityRegularization layer after it adds the same penalty)"}
+
+
+def _object_text(value: Any) -> str:
+    """A serialised Keras object as its constructor call; anything else as errors show values.
+
+    >>> _object_text({"module": "keras.constraints", "class_name": "MaxNorm", "config": {"max_value": 3, "axis": 0}})
+    'MaxNorm(max_value=3, axis=0)'
+    """
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str) and isinstance(value.get("config"), dict):
+        words = ", ".join(f"{k}={v!r}" for k, v in value["config"].items() if v is not None)
+        return f"{value['class_name']}({words})"
+    return shown(value)
 
 
 def _mirrors(backward: Any, forward: Any) -> bool:

@@ -172,7 +172,8 @@ def _run(prefix: str, start: int, stop: int, members: list[Entry],
     local = dict(zip(sources, input_names(len(sources))))
     cut = len(prefix)
     # Arguments are left out of the signature: a value missing in one run is the kind's default there.
-    signature = tuple((e.name[cut:], e.kind, tuple(_local(ref, cut, local) for ref in e.inputs)) for e in members)
+    signature = tuple((e.name[cut:], e.kind, tuple(_local(ref, cut, local) for ref in e.inputs), e.trainable)
+                      for e in members)
     return Run(prefix, start, stop, sources, signature)
 
 
@@ -219,7 +220,7 @@ def _block(entries: list[Entry], runs: list[Run], names: set[str]) -> Block:
     for m, member in enumerate(template):
         args = {key: written.get((m, key), member.args.get(key)) for key in keys[m]}
         members.append(Entry(member.name[cut:], member.kind, args, [_local(ref, cut, local) for ref in member.inputs],
-                             keras_name=member.keras_name))
+                             keras_name=member.keras_name, trainable=member.trainable))
     return Block(_block_name(runs[0].prefix, names), runs, members, params, given, inputs)
 
 

@@ -76,8 +76,8 @@ def _history_refs(value: Any) -> list[tuple[str, int, int]]:
     """``input_layers``/``output_layers``: one [name, node, index] triple, or a nest of them."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         return [(value[0], int(value[1]), int(value[2]))]
-    if isinstance(value, dict):
-        value = list(value.values())
+    if isinstance(value, dict):  # dict inputs or outputs: in the order of model.inputs/outputs (sorted keys)
+        value = [value[key] for key in sorted(value)]
     if isinstance(value, list):
         return [ref for item in value for ref in _history_refs(item)]
     raise UserError(f"the model's inputs or outputs are written as {value!r}, which archspec cannot read",

@@ -1,4 +1,5 @@
-"""The import pipeline, as a short chain: read the config, flatten it, map layers to entries,
+"""The import pipeline, as a short chain: read the config, flatten it, drop the masks Keras
+propagates (the built model propagates them itself), map layers to entries,
 find repeated blocks, write the text, and check that archspec reads the result back."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 from archspec.importer.graph import model_graph
 from archspec.importer.keras_config import InputShape, checked_model, read_source
+from archspec.importer.masks import without_propagated_masks
 from archspec.importer.read_back import read_back, with_output_names
 from archspec.importer.to_entries import Imported, to_entries
 from archspec.importer.writer import spec_text
@@ -51,7 +53,7 @@ def import_config(config: dict, source: str, blocks: bool = True) -> ImportResul
     """The spec text of a serialised model (``keras.saving.serialize_keras_object(model)``,
     checked by ``keras_config.checked_model``); ``source`` names it in messages."""
     config = json.loads(json.dumps(config))  # as a .keras file holds it: lists, not tuples
-    imported = to_entries(model_graph(checked_model(config, source)), source)
+    imported = to_entries(without_propagated_masks(model_graph(checked_model(config, source)), source), source)
     header = _header(imported)
     imported, flat, compiled = _flat(imported, source, header)
     text = flat
@@ -75,12 +77,16 @@ def _flat(imported: Imported, source: str, header: list[str]) -> tuple[Imported,
 
 
 def _header(imported: Imported) -> list[str]:
-    """Comment lines naming the settings left out: initializers the spec cannot name (they
-    matter only to training from scratch, never to a shape, a count or an output)."""
+    """Comment lines naming what the spec does not hold: a mixed-precision policy (training's
+    --mixed-precision chooses one) and the initializers the spec cannot name (they matter only
+    to training from scratch, never to a shape, a count or an output)."""
+    lines = [f"Computed under the Keras dtype policy {policy} ({_some(layers)}): archspec builds float32; "
+             "`archspec train --mixed-precision` trains under a mixed policy."
+             for policy, layers in imported.policies.items()]
     if not imported.notes:
-        return []
-    return ["Left out (initializers without an archspec name; they matter only when training from scratch):"] + \
-        [f"  {note}: {_some(layers)}" for note, layers in imported.notes.items()]
+        return lines
+    return lines + ["Left out (initializers without an archspec name; they matter only when training from scratch):"] \
+        + [f"  {note}: {_some(layers)}" for note, layers in imported.notes.items()]
 
 
 def _some(names: list[str], shown: int = 3) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from archspec.errors import ArchspecError, Location, SpecErrors, UserError
@@ -35,6 +35,7 @@ class Entry:
     inputs: list[str]
     share: Optional[str] = None
     keras_name: str = ""  # the Keras layer it came from
+    trainable: bool = True  # False: frozen (the Keras layer's trainable = False), written `trainable: false`
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Imported:
     entries: list[Entry]
     outputs: list[str]
     notes: dict[str, list[str]] = field(default_factory=dict)  # a setting left out -> the layers
+    policies: dict[str, list[str]] = field(default_factory=dict)  # a mixed-precision dtype policy -> the layers
 
 
 def kinds_by_class() -> dict[str, LayerKind]:
@@ -63,8 +65,13 @@ def to_entries(graph: Graph, source: str) -> Imported:
     names = _entry_names(graph)
     errors: list[ArchspecError] = []
     notes: dict[str, list[str]] = {}
+    policies: dict[str, list[str]] = {}
     entries: dict[tuple[str, int], Entry] = {}
     for layer in graph.layers.values():
+        policy = _mixed_policy(layer.config.get("dtype"))
+        if policy is not None:
+            policies.setdefault(policy, []).append(layer.name)
+            layer = replace(layer, config={k: v for k, v in layer.config.items() if k != "dtype"})
         try:
             kind_name, args = _layer_args(layer, kinds, notes)
         except UserError as exc:
@@ -73,17 +80,39 @@ def to_entries(graph: Graph, source: str) -> Imported:
         for index, call in enumerate(layer.calls):
             inputs = [_ref_text(t, names) for t in call.tensors]
             if index == 0:
-                entry = Entry(names[(layer.name, 0)], kind_name, args, inputs, keras_name=layer.name)
+                entry = Entry(names[(layer.name, 0)], kind_name, args, inputs, keras_name=layer.name,
+                              trainable=layer.config.get("trainable") is not False)
             else:
                 entry = Entry(names[(layer.name, index)], kind_name, {}, inputs, share=names[(layer.name, 0)],
                               keras_name=layer.name)
             entries[(layer.name, index)] = entry
+    taken = {t.layer for layer in graph.layers.values() for call in layer.calls for t in call.tensors}
+    taken |= {t.layer for t in graph.outputs}
+    for name in graph.inputs:
+        if name not in taken:
+            errors.append(UserError(f"the model input '{name}' is used by no layer; a spec's inputs are the tensors "
+                                    "its layers take", f"save the model without it (keras.Model(inputs=[...]) "
+                                    f"listing only the inputs it uses)", where))
     if errors:
         raise SpecErrors(errors)
     ordered = _topological(graph, entries)
     outputs = [_ref_text(t, names) for t in graph.outputs]
     inputs = {names[(name, 0)]: shape for name, shape in graph.inputs.items()}
-    return Imported(graph.name, inputs, ordered, outputs, notes)
+    return Imported(graph.name, inputs, ordered, outputs, notes, policies)
+
+
+MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def _mixed_policy(dtype: Any) -> Optional[str]:
+    """A mixed-precision dtype policy (float32 variables, 16-bit computation): it changes no
+    shape or count, and the spec leaves precision to training (``--mixed-precision``).
+
+    >>> _mixed_policy({"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}), _mixed_policy("float32")
+    ('mixed_float16', None)
+    """
+    name = (dtype.get("config") or {}).get("name") if isinstance(dtype, dict) else dtype
+    return name if name in MIXED_POLICIES else None
 
 
 def _layer_args(layer: Layer, kinds: dict[str, LayerKind], notes: dict[str, list[str]]) -> tuple[str, dict]:
@@ -150,21 +179,94 @@ def _has_tensor(value: Any) -> bool:
     return bool(Call([value], {}).tensors)
 
 
+# Raw activation operations (keras.ops.relu(x)...) -> the Activation of that name, with the
+# operation's settings at the values the named activation uses (ops.gelu approximates by default,
+# the activation "gelu" does not).
+ACTIVATION_OPS: dict[str, tuple[str, dict]] = {
+    "Relu": ("relu", {}), "Relu6": ("relu6", {}), "Sigmoid": ("sigmoid", {}), "Tanh": ("tanh", {}),
+    "Silu": ("silu", {}), "Softplus": ("softplus", {}), "Softsign": ("softsign", {}), "Selu": ("selu", {}),
+    "HardSigmoid": ("hard_sigmoid", {}), "HardSilu": ("hard_silu", {}), "Exp": ("exponential", {}),
+    "Gelu": ("gelu", {"approximate": False}), "Elu": ("elu", {"alpha": 1.0}),
+    "LeakyRelu": ("leaky_relu", {"negative_slope": 0.2}), "Softmax": ("softmax", {"axis": -1}),
+    "LogSoftmax": ("log_softmax", {"axis": -1}),
+}
+OPERATIONS_SAID = ("tensor + - * / a number and -x (as Rescaling), + - * of two tensors, concatenate, reshape "
+                   "and transpose keeping the batch axis, x[:, i] of a sequence (SelectToken) and the activations "
+                   "(relu, sigmoid, tanh, gelu...)")
+
+
 def _operation(layer: Layer, what: str) -> tuple[str, dict]:
-    """A raw operation as a layer: tensor (+ - *) number is Rescaling, with identical
-    numerics (x*1 + c, x*c + 0); tensor (+ - *) tensor is the merge layer of that name."""
+    """A raw operation as a layer, where a kind computes the same numbers: tensor (+ - *) number
+    is Rescaling (x*1 + c, x*c + 0; x / c is x * (1/c), equal to rounding), tensor (+ - *) tensor
+    the merge layer of that name, ``ops.concatenate`` Concatenate, ``ops.reshape``/``ops.transpose``
+    that keep the batch axis Reshape/Permute, ``x[:, i]`` of a sequence SelectToken, and an
+    activation operation the Activation of that name."""
     call = layer.calls[0]
     tensors = call.tensors
+    config = {k: v for k, v in layer.config.items() if k != "name"}
     numbers = [a for a in call.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    found: Optional[tuple[str, dict]] = None
     if layer.class_name in ("Add", "Subtract", "Multiply"):
         if len(tensors) == 2 and not numbers and len(call.args) == 2:
-            return layer.class_name, {}
-        if len(tensors) == 1 and len(numbers) == 1 and len(call.args) == 2:
-            return "Rescaling", _scalar_rescaling(layer.class_name, float(numbers[0]),
-                                                  isinstance(call.args[0], TensorRef))
-    raise UserError(f"the operation {layer.class_name} '{layer.name}' ({layer.module}) is applied to tensors "
-                    "directly; archspec expresses only tensor + - * a number (as Rescaling) and of two tensors",
-                    "write it as a Keras layer (Add, Multiply, Rescaling, Activation...)")
+            found = layer.class_name, {}
+        elif len(tensors) == 1 and len(numbers) == 1 and len(call.args) == 2:
+            found = "Rescaling", _scalar_rescaling(layer.class_name, float(numbers[0]),
+                                                   isinstance(call.args[0], TensorRef))
+    elif layer.class_name in ("TrueDivide", "Divide") and len(call.args) == 2 and \
+            isinstance(call.args[0], TensorRef) and len(numbers) == 1 and numbers[0] != 0:
+        found = "Rescaling", {"scale": 1.0 / float(numbers[0])}
+    elif len(tensors) == 1 and len(call.args) == 1 and isinstance(call.args[0], TensorRef):
+        found = _one_tensor_operation(layer.class_name, config, call)
+    elif layer.class_name == "Concatenate" and len(call.args) == 1 and len(tensors) == len(call.args[0]) >= 2:
+        found = "Concatenate", {} if config.get("axis", -1) == -1 else {"axis": config["axis"]}
+    elif layer.class_name == "GetItem" and len(call.args) == 2 and isinstance(call.args[0], TensorRef):
+        found = _select_token(call.args[1], call.shapes[0] if call.shapes else None)
+    if found is None:
+        raise UserError(f"the operation {layer.class_name} '{layer.name}' ({layer.module}) is applied to tensors "
+                        f"directly, in a form archspec cannot write; archspec expresses {OPERATIONS_SAID}",
+                        "write it as a Keras layer (Add, Multiply, Rescaling, Activation, Reshape...)")
+    return found
+
+
+def _one_tensor_operation(class_name: str, config: dict, call: Call) -> Optional[tuple[str, dict]]:
+    """
+    >>> exact, approximated = {"approximate": False}, {"approximate": True}
+    >>> _one_tensor_operation("Gelu", exact, Call([], {})), _one_tensor_operation("Gelu", approximated, Call([], {}))
+    (('Activation', {'activation': 'gelu'}), None)
+    >>> _one_tensor_operation("Transpose", {"axes": [0, 2, 1]}, Call([], {}))
+    ('Permute', {'dims': [2, 1]})
+    """
+    if class_name in ACTIVATION_OPS:
+        name, settings = ACTIVATION_OPS[class_name]
+        return ("Activation", {"activation": name}) if config == settings else None
+    if class_name == "Negative":
+        return "Rescaling", {"scale": -1.0}
+    if class_name == "Reshape":
+        shape = config.get("newshape")
+        if isinstance(shape, list) and len(shape) >= 2 and shape[0] == -1 and -1 not in shape[1:] and \
+                all(isinstance(s, int) and s > 0 for s in shape[1:]):
+            return "Reshape", {"target_shape": shape[1:]}
+    if class_name == "Transpose":
+        axes = config.get("axes")
+        if isinstance(axes, list) and len(axes) >= 3 and axes[0] == 0 and sorted(axes) == list(range(len(axes))):
+            return "Permute", {"dims": axes[1:]}
+    return None
+
+
+def _select_token(key: Any, shape: Optional[tuple]) -> Optional[tuple[str, dict]]:
+    """``x[:, i]`` (``x[:, i, :]``) of a sequence [batch, N, D]: SelectToken i.
+
+    >>> full = {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}}
+    >>> _select_token([full, -1], (None, 5, 6)), _select_token([full, 0], (None, 4, 4, 2))
+    (('SelectToken', {'index': -1}), None)
+    """
+    full = {"class_name": "__slice__", "config": {"start": None, "stop": None, "step": None}}
+    if not isinstance(key, list) or len(key) < 2 or key[0] != full or any(k != full for k in key[2:]):
+        return None
+    index = key[1]
+    if not isinstance(index, int) or isinstance(index, bool) or shape is None or len(shape) != 3:
+        return None
+    return "SelectToken", {} if index == 0 else {"index": index}
 
 
 def _scalar_rescaling(op: str, number: float, tensor_first: bool) -> dict:

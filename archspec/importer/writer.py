@@ -66,6 +66,8 @@ def entry_lines(entry: Entry, previous: Optional[str], indent: str = "  ") -> li
     if entry.inputs and entry.inputs != [previous]:
         shown = entry.inputs[0] if len(entry.inputs) == 1 else entry.inputs
         lines.append(f"{indent}  inputs: {scalar(shown)}")
+    if not entry.trainable and entry.share is None:
+        lines.append(f"{indent}  trainable: false")
     return lines
 
 

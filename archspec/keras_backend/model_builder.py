@@ -38,6 +38,9 @@ def build_model(graph: Graph) -> Any:
         owner = node.weights_of
         if owner not in built:
             built[owner] = kind.build(kind, node.args, keras_name(owner), in_shapes)
+            if not node.trainable:  # trainable: false
+                for layer in built[owner]:
+                    layer.trainable = False
         x: Any = ins if kind.is_merge else ins[0]
         for layer in built[owner]:
             x = layer(x)

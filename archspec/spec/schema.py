@@ -34,6 +34,9 @@ ENTRY_KEY_SCHEMAS = {
                                                 "block instance) of this name again, with the same weights."},
     "repeat": {"oneOf": [{"type": "integer", "minimum": 0, "description": "an integer >= 0"}, EXPR],
                "description": "Apply the entry this many times in sequence (0 leaves it out)."},
+    "trainable": {"type": "boolean", "description": "false freezes the layer (every layer of a block use): all its "
+                                                    "parameters are non-trainable and training leaves them as they "
+                                                    "are, as Keras's layer.trainable = False. Default: true."},
     "expect": {"$ref": "#/$defs/shape", "description": "The output shape this entry must have (checked by "
                                                        "validate and summary)."},
 }

@@ -54,7 +54,7 @@ NOT_TAKEN = {
     "data_format": "archspec is channels-last only (shapes [H, W, C]); remove data_format",
     "input_shape": "the model's input shape goes under 'input:' at the top of the spec",
     "name": "write the layer's name as 'name:' beside the layer key, not among its arguments",
-    "trainable": "archspec trains every layer with weights; FixedConv2D gives frozen kernels",
+    "trainable": "write trainable: false beside the layer key (not among its arguments) to freeze it",
     "dtype": "the dtype comes from the training settings (--mixed-precision)",
 }
 KERAS2_NAMES = {("LeakyReLU", "alpha"): "Keras 3 calls it negative_slope"}
