@@ -1,6 +1,12 @@
 """The explorer: a trained run's model on a drawn or dropped image, its prediction and the
 feature maps of its convolutional layers as tile-grid PNGs, and its first layer's filters.
 
+The image is prepared as ``archspec predict`` prepares an image file for the run (letterboxed,
+aspect kept, where training letterboxed: object data; else stretched to the input), and the
+feature maps are computed from that same input. A detection, instance-segmentation or keypoints
+prediction comes with the picture ``predict`` draws (the same functions draw it), of the image
+at its own size, and its boxes or keypoints in the image's pixels.
+
 The only module of the studio that imports Keras (through ``archspec.train``), and only when
 a run directory is served. The model is loaded once; one probe model returns every chosen
 layer's output in one call; calls are serialised (a Keras model is not called from two
@@ -12,7 +18,7 @@ import base64
 import binascii
 import io
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -26,6 +32,7 @@ MAX_CHANNELS = 64          # tiles drawn per layer
 MAX_IMAGE_SIDE = 4096      # a larger image is refused before it is decoded
 FILTER_TILE_PX = 24        # a kernel is enlarged to about this many pixels a side
 TOP_K = 5
+OBJECT_TASKS = ("detection", "instance_segmentation")
 PNG_DATA_URL = "data:image/png;base64,"
 
 
@@ -146,17 +153,22 @@ class Explorer:
     report: Any                            # the analysis of the run's spec.yaml, or None
     maps: list[MapLayer]
     probe: Any
+    letterboxed: bool = False              # images are letterboxed into the input, as in training
+    head: Any = None                       # detection and instance segmentation: the spec's head
+    settings: dict[str, Any] = field(default_factory=dict)   # train.detection
+    pose: Any = None                       # keypoints: names and skeleton (archspec.train.pose.settings)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
     @classmethod
     def open(cls, folder: Path) -> "Explorer":
-        from archspec.train.inference import load_run_model, model_file
+        from archspec.train.inference import load_run_model, model_file, trained_letterboxed
         from archspec.train.rundir import RunDir
         from archspec.train.runner import load_run_config
 
         run = RunDir.open(folder)
+        cfg = load_run_config(run)
         model = load_run_model(run, model_file(run))
         names, report = _spec_names(run / "spec.yaml")
         data = run.read_json("data.json") if (run / "data.json").is_file() else {}
@@ -164,7 +176,17 @@ class Explorer:
         import keras
 
         probe = keras.Model(model.inputs, [model.get_layer(m.keras_name).output for m in maps]) if maps else None
-        return cls(folder, load_run_config(run).task, model, data.get("class_names"), names, report, maps, probe)
+        explorer = cls(folder, cfg.task, model, data.get("class_names"), names, report, maps, probe,
+                       trained_letterboxed(data))
+        if cfg.task in OBJECT_TASKS:  # predict letterboxes these whatever data.json says
+            from archspec.train.detection.predict import run_head
+
+            explorer.letterboxed, explorer.head, explorer.settings = True, run_head(run), dict(cfg.detection)
+        elif cfg.task == "keypoints":
+            from archspec.train.pose.callback import summary_settings
+
+            explorer.pose = summary_settings(cfg, model, data)
+        return explorer
 
     def run_json(self) -> dict[str, Any]:
         layers = ([{"name": i.node.name, "type": i.node.kind, "shape": list(i.out_shape), "stage": stage(i)}
@@ -172,27 +194,59 @@ class Explorer:
                   [{"name": m.name, "type": "", "shape": list(m.shape), "stage": f"{m.shape[0]}x{m.shape[1]}"}
                    for m in self.maps])
         return {"task": self.task, "classes": self.class_names, "input_shape": list(self.model.inputs[0].shape[1:]),
-                "layers": layers, "spec_name": self.report.analysis.graph.name if self.report is not None else None}
+                "layers": layers, "spec_name": self.report.analysis.graph.name if self.report is not None else None,
+                "letterboxed": self.letterboxed, "picture": self.task in (*OBJECT_TASKS, "keypoints")}
 
     def predict_json(self, data_url: str) -> dict[str, Any]:
-        from archspec.train.inference import predict_images
-
         image = decoded_image(data_url)
         with self._lock:
             try:
-                prediction = predict_images(self.model, self.task, [image], self.class_names)[0]
+                prediction = self._prediction(image)
             except UserError as exc:
                 raise UserError(exc.message.replace(str(image), "the image"), exc.hint) from None
-            image.seek(0)
             maps = self._feature_maps(image)
-        return {"prediction": prediction_json(prediction), "feature_maps": maps, "filters_png": self._filters()}
+        return {"prediction": prediction, "feature_maps": maps, "filters_png": self._filters()}
+
+    def model_input(self, image: io.BytesIO) -> np.ndarray:
+        """(1, H, W, C): the image as ``archspec predict`` feeds this run's model an image file:
+        letterboxed where training letterboxed (object data), else stretched to the input."""
+        from archspec.train.inference import load_image, load_letterboxed
+
+        shape = tuple(int(d) for d in self.model.inputs[0].shape[1:])
+        image.seek(0)
+        return load_letterboxed(image, shape)[0] if self.letterboxed else load_image(image, shape)
+
+    def _prediction(self, image: io.BytesIO) -> dict[str, Any]:
+        """What ``archspec predict`` finds in the image, as the page shows it (see ``prediction_json``)."""
+        from archspec.train.inference import load_image, predict_images, read_image_file
+
+        image.seek(0)
+        if self.head is not None:
+            from archspec.train.detection.predict import PREDICT_THRESHOLD, detect_image
+
+            find = detect_image
+            if self.task == "instance_segmentation":
+                from archspec.train.instances.predict import detect_instance_image as find
+            pixels = read_image_file(image)
+            found = find(self.model, self.head, self.settings, pixels, self.class_names or [], PREDICT_THRESHOLD)
+            return detections_json(self.task, found, pixels.shape[:2], PREDICT_THRESHOLD)
+        names = self.pose.names if self.pose is not None else self.class_names
+        prediction = predict_images(self.model, self.task, [image], names, self.letterboxed)[0]
+        out = prediction_json(prediction)
+        if self.pose is not None:  # predict --pictures-dir's picture, of the image at its own size
+            from archspec.train.pose.picture import pose_picture
+
+            image.seek(0)
+            own = load_image(image, (*prediction.image_size, 3))[0]
+            picture = pose_picture(own, prediction.keypoints(), self.pose.skeleton, self.pose.names)
+            out.update(picture_png=png_data_url(picture), scale=picture.shape[0] // own.shape[0],
+                       image_size=list(prediction.image_size))
+        return out
 
     def _feature_maps(self, image: io.BytesIO) -> list[dict[str, Any]]:
-        from archspec.train.inference import load_image
-
         if self.probe is None:
             return []
-        pixels = load_image(image, tuple(self.model.inputs[0].shape[1:]))
+        pixels = self.model_input(image)
         outputs = self.probe(pixels, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         return [feature_map_json(m, np.asarray(o)[0], self._rf(m.name)) for m, o in zip(self.maps, outputs)]
@@ -217,6 +271,22 @@ def stage(info: Any) -> str:
     if info.node.scope:
         return info.node.scope[0]
     return f"{info.out_shape[0]}x{info.out_shape[1]}" if len(info.out_shape) == 3 else ""
+
+
+def detections_json(task: str, found: Any, size: tuple[int, int], threshold: float) -> dict[str, Any]:
+    """A detection or instance-segmentation prediction for the page: ``predict``'s picture (the
+    image enlarged ``scale`` times, each box, its class and score drawn; each instance's mask
+    tinted in its own colour), and each detection's class, score and box (x1, y1, x2, y2 in the
+    image's pixels), best first; an instance's mask area in pixels too."""
+    rows = []
+    for k, (box, score, name) in enumerate(zip(found.boxes, found.scores, found.names)):
+        row: dict[str, Any] = {"class": name, "score": round(float(score), 4),
+                               "box": [round(float(v), 2) for v in box]}
+        if found.masks is not None:
+            row["area"] = int(found.masks[k].sum())
+        rows.append(row)
+    return {"task": task, "picture_png": png_data_url(found.picture), "scale": int(found.factor),
+            "image_size": [int(size[0]), int(size[1])], "threshold": threshold, "detections": rows}
 
 
 def prediction_json(prediction: Any) -> dict[str, Any]:

@@ -115,7 +115,15 @@ def test_a_dropped_image_is_drawn_on_the_pad_and_predicted(explorer: webdriver.C
           done();
         }, 'image/png');""")
     wait(explorer, lambda d: predictions(d) > before and settled(d), MODEL_S, "the dropped image was not predicted")
-    assert 7000 < ink(explorer) < 7700   # only the dropped 1, scaled to the pad: 8x48 * (280/64)^2 = 35x210 = 7,350 px
+    # the pad takes the image's own size (what `archspec predict` would read of the file): only the dropped 1
+    assert explorer.execute_script("const p = document.getElementById('pad'); return [p.width, p.height]") == [64, 64]
+    assert ink(explorer) == 8 * 48
+    assert len(explorer.find_elements(By.CSS_SELECTOR, "#prediction .bar")) == 5
+    cleared = predictions(explorer)
+    explorer.find_element(By.ID, "clear").click()          # back to the blank 280x280 pad to draw on
+    assert explorer.execute_script("const p = document.getElementById('pad'); return [p.width, p.height]") == [280, 280]
+    assert ink(explorer) == 0
+    wait(explorer, lambda d: predictions(d) > cleared and settled(d), MODEL_S, "the cleared pad was not predicted")
 
 
 def test_hovering_a_map_names_its_channel_range_and_receptive_field(explorer: webdriver.Chrome) -> None:

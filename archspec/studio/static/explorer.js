@@ -1,5 +1,9 @@
 // The explorer (a run directory): draw a digit or drop an image, and watch the prediction and
 // every convolutional layer's feature maps, laid out by the network's stages, update.
+// A dropped image keeps its own size and aspect on the pad (up to MAX_SIDE a side), so the
+// server predicts on the image itself, as `archspec predict` would on the file: a detection,
+// instance-segmentation or keypoints run answers with predict's picture of it, boxes (or
+// keypoints) in the image's pixels, shown with a list of what was found.
 import * as api from "./api.js";
 import {startCurves} from "./curves.js";
 import {formatShape} from "./table.js";
@@ -7,6 +11,8 @@ import {formatShape} from "./table.js";
 // While the user draws, at most one prediction request is in flight and a new one starts
 // no sooner than this after the last: the maps follow the pen without queueing requests.
 const THROTTLE_MS = 120;
+const PAD_SIDE = 280;   // the blank pad's pixels, and the longest side it is shown at
+const MAX_SIDE = 1024;  // a larger dropped image is scaled down to this longest side (aspect kept)
 const $ = (id) => document.getElementById(id);
 
 const state = {run: null, inFlight: false, again: false, last: -Infinity, timer: null, predictions: 0};
@@ -16,13 +22,53 @@ function setStatus(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
+/** The pad as a width x height picture, shown within PAD_SIDE css pixels, aspect kept. */
+function sizePad(pad, width, height) {
+  pad.width = width;
+  pad.height = height;
+  const shown = PAD_SIDE / Math.max(width, height);
+  Object.assign(pad.style, {width: `${Math.round(width * shown)}px`, height: `${Math.round(height * shown)}px`});
+}
+
 function clearPad(pad) {
   const ctx = pad.getContext("2d");
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, pad.width, pad.height);
 }
 
-/** A prediction as the task gives it: bars of top classes, a mask picture, keypoints, values or boxes. */
+const round = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** A small table: a header row, then one row per item. */
+function table(className, header, rows) {
+  const t = Object.assign(document.createElement("table"), {className});
+  const head = t.appendChild(document.createElement("tr"));
+  for (const text of header) head.appendChild(Object.assign(document.createElement("th"), {textContent: text}));
+  for (const cells of rows) {
+    const tr = t.appendChild(document.createElement("tr"));
+    for (const text of cells) tr.appendChild(Object.assign(document.createElement("td"), {textContent: text}));
+  }
+  return t;
+}
+
+/** Detections (class, score, box in the image's pixels) or keypoints (name, x, y, peak) as a table. */
+function foundList(prediction) {
+  if (prediction.detections) {
+    if (!prediction.detections.length) {
+      return Object.assign(document.createElement("p"), {className: "found",
+        textContent: `no box scores ${prediction.threshold} or more`});
+    }
+    const masks = prediction.task === "instance_segmentation";
+    return table("found", ["class", "score", "box x1, y1 – x2, y2", ...(masks ? ["area"] : [])],
+      prediction.detections.map((d) => [d.class, d.score.toFixed(2),
+        `${round(d.box[0])}, ${round(d.box[1])} – ${round(d.box[2])}, ${round(d.box[3])}`,
+        ...(masks ? [`${d.area} px`] : [])]));
+  }
+  return table("found", ["keypoint", "x", "y", "peak"],
+    prediction.keypoints.map((k) => [k.name, round(k.x), round(k.y), k.peak.toFixed(2)]));
+}
+
+/** A prediction as the task gives it: bars of top classes, a mask picture, predict's picture of
+ * the boxes, masks or keypoints with a list of them, or values. */
 function renderPrediction(prediction) {
   const box = $("prediction");
   box.replaceChildren();
@@ -37,13 +83,16 @@ function renderPrediction(prediction) {
     }
   }
   if (prediction.mask_png) box.appendChild(Object.assign(document.createElement("img"), {src: prediction.mask_png, alt: "mask"}));
-  const lines = [];
-  for (const point of prediction.keypoints || []) {
-    lines.push(`${point.name}: (${point.x.toFixed(1)}, ${point.y.toFixed(1)}) peak ${point.peak.toFixed(2)}`);
+  if (prediction.picture_png) {
+    const [height, width] = prediction.image_size;
+    const picture = Object.assign(document.createElement("img"), {src: prediction.picture_png, className: "picture",
+      alt: `${prediction.task} of the ${width}x${height} image`});
+    picture.dataset.scale = String(prediction.scale);
+    box.append(picture, foundList(prediction));
   }
-  if (prediction.output) lines.push(`output: ${JSON.stringify(prediction.output)}`);
-  if (prediction.boxes) lines.push(...prediction.boxes.map((b) => JSON.stringify(b)));  // detection: as the server gives them
-  if (lines.length) box.appendChild(Object.assign(document.createElement("pre"), {textContent: lines.join("\n")}));
+  if (prediction.output) {
+    box.appendChild(Object.assign(document.createElement("pre"), {textContent: `output: ${JSON.stringify(prediction.output)}`}));
+  }
 }
 
 /** Which channel of a tile grid the mouse is over (null in the gaps or past the last channel). */
@@ -146,13 +195,14 @@ function enableDrawing(pad) {
   pad.onpointermove = (e) => {
     if (!drawing) return;
     // a pen as thick as the strokes of the training digits once the pad is scaled to the input
-    Object.assign(ctx, {strokeStyle: "#fff", lineWidth: pad.width / 8, lineCap: "round", lineJoin: "round"});
+    Object.assign(ctx, {strokeStyle: "#fff", lineWidth: Math.max(pad.width, pad.height) / 8, lineCap: "round",
+                        lineJoin: "round"});
     ctx.lineTo(...point(e));
     ctx.stroke();
     schedulePrediction(pad);
   };
   pad.onpointerup = () => { drawing = false; schedulePrediction(pad); };
-  $("clear").onclick = () => { clearPad(pad); schedulePrediction(pad); };
+  $("clear").onclick = () => { sizePad(pad, PAD_SIDE, PAD_SIDE); clearPad(pad); schedulePrediction(pad); };
 }
 
 function enableDrop(pad) {
@@ -165,6 +215,9 @@ function enableDrop(pad) {
     if (!file || !file.type.startsWith("image/")) return setStatus("drop an image file (PNG, JPEG...)", "error");
     const img = new Image();
     img.onload = () => {
+      // the image at its own size (a large one scaled down, aspect kept): what predict would see of the file
+      const shrink = Math.min(1, MAX_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+      sizePad(pad, Math.max(1, Math.round(img.naturalWidth * shrink)), Math.max(1, Math.round(img.naturalHeight * shrink)));
       clearPad(pad);
       pad.getContext("2d").drawImage(img, 0, 0, pad.width, pad.height);
       URL.revokeObjectURL(img.src);
@@ -197,10 +250,12 @@ export async function startExplorer(session) {
   state.run = body;
   $("file-name").textContent = `${body.spec_name} · ${body.task} · input ${formatShape(body.input_shape)}`;
   const pad = $("pad");
+  sizePad(pad, PAD_SIDE, PAD_SIDE);
   clearPad(pad);
   enableDrawing(pad);
   enableDrop(pad);
-  setStatus("draw on the black square");
+  if (body.picture) $("draw-pane").querySelector("h2").textContent = "drop an image, or draw";
+  setStatus(body.picture ? "drop an image on the black square (or draw on it)" : "draw on the black square");
   window.studio = {pad, state};  // for the browser tests
   startCurves($("curves"));
   predictNow(pad);  // the blank pad's maps, so the page is never empty

@@ -10,8 +10,9 @@ and per class on the run's validation data, or on a whole given source.
 from __future__ import annotations
 
 import colorsys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -64,24 +65,58 @@ def draw_detections(image: np.ndarray, boxes: np.ndarray, labels: Sequence[str],
     return picture
 
 
+@dataclass(frozen=True)
+class ImageDetections:
+    """What ``predict`` finds in one image, in the image's own pixels, best first, and its picture."""
+
+    boxes: np.ndarray                   # (K, 4) x1, y1, x2, y2 in the image's pixels
+    scores: np.ndarray                  # (K,)
+    classes: np.ndarray                 # (K,) 0..C-1
+    names: list[str]                    # each box's class name
+    picture: np.ndarray                 # (H*f, W*f, 3) uint8: the image enlarged by a whole f, boxes drawn
+    factor: int                         # f: a box's coordinates times f are on the picture
+    masks: Optional[np.ndarray] = None  # instance segmentation: (K, H, W) booleans in the image's pixels
+
+
+def class_names_of(classes: np.ndarray, class_names: Sequence[str]) -> list[str]:
+    """
+    >>> class_names_of(np.array([1, 3]), ["circle", "square"])
+    ['square', '3']
+    """
+    return [class_names[int(k)] if int(k) < len(class_names) else str(int(k)) for k in classes]
+
+
+def detect_image(model: Any, head: Head, settings: dict[str, Any], image: np.ndarray, class_names: Sequence[str],
+                 threshold: float = PREDICT_THRESHOLD) -> ImageDetections:
+    """Detect in one (H, W, C) image in [0, 1] as ``predict`` does: letterboxed into the model's
+    input as training placed its images, the boxes mapped back to the image's pixels and drawn."""
+    from archspec.train.inference import letterboxed
+    from archspec.train.detection.decode import detect
+
+    pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
+    found = detect(model, pixels[None], head, settings, score_threshold=threshold)[0]
+    boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
+    names = class_names_of(found.classes, class_names)
+    labels = [f"{n} {s:.2f}" for n, s in zip(names, found.scores)]
+    picture = np.asarray(draw_detections(image, boxes, labels, found.classes))
+    return ImageDetections(boxes, found.scores, found.classes, names, picture, picture.shape[0] // image.shape[0])
+
+
 def predict_files(model: Any, head: Head, settings: dict[str, Any], paths: Sequence[str], class_names: Sequence[str],
                   category_ids: Sequence[int], out_dir: Path, threshold: float = PREDICT_THRESHOLD
                   ) -> list[dict[str, Any]]:
     """Detect in each image file; write its picture; return every detection as a COCO-style result."""
-    from archspec.train.inference import letterboxed, read_image_file
-    from archspec.train.detection.decode import detect
+    from PIL import Image
+
+    from archspec.train.inference import read_image_file
+    from archspec.train.rundir import atomic_write
 
     rows: list[dict[str, Any]] = []
     for path in paths:
-        image = read_image_file(path)
-        pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
-        found = detect(model, pixels[None], head, settings, score_threshold=threshold)[0]
-        boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
-        names = [class_names[int(k)] if int(k) < len(class_names) else str(int(k)) for k in found.classes]
-        labels = [f"{n} {s:.2f}" for n, s in zip(names, found.scores)]
+        found = detect_image(model, head, settings, read_image_file(path), class_names, threshold)
         picture = out_dir / f"{Path(path).stem}.detections.png"
-        draw_detections(image, boxes, labels, found.classes).save(picture)
-        for b, s, k, n in zip(boxes, found.scores, found.classes, names):
+        atomic_write(picture, lambda tmp: Image.fromarray(found.picture).save(tmp, format="PNG"))
+        for b, s, k, n in zip(found.boxes, found.scores, found.classes, found.names):
             x1, y1, x2, y2 = (round(float(v), 2) for v in b)
             rows.append({"image": str(path), "category_id": int(category_ids[int(k)]) if category_ids else int(k),
                          "class": n, "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],

@@ -74,8 +74,13 @@ def overlay_instances(image: np.ndarray, masks: np.ndarray, boxes: np.ndarray, l
 
 def write_overlay(path: Path, image: np.ndarray, masks: np.ndarray, boxes: np.ndarray, labels: Sequence[str]) -> Path:
     """Draw :func:`overlay_instances` and write it as a PNG, atomically; returns the path."""
+    return write_picture(path, overlay_instances(image, masks, boxes, labels))
+
+
+def write_picture(path: Path, pixels: np.ndarray) -> Path:
+    """An (H, W, 3) uint8 picture written as a PNG, atomically; returns the path."""
     from PIL import Image
 
-    picture = Image.fromarray(overlay_instances(image, masks, boxes, labels), "RGB")
+    picture = Image.fromarray(pixels, "RGB")
     atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
     return path

@@ -83,27 +83,40 @@ def masks_to_image(masks: np.ndarray, letterbox: Any, size: tuple[int, int]) -> 
     return masks[:, rows.astype(int)][:, :, cols.astype(int)]
 
 
+def detect_instance_image(model: Any, head: Any, settings: dict[str, Any], image: np.ndarray,
+                          class_names: Sequence[str], threshold: float) -> Any:
+    """Detect and segment one (H, W, C) image in [0, 1] as ``predict`` does (letterboxed as training
+    placed its images): an ``ImageDetections`` in the image's pixels, with each instance's mask and
+    the picture (each instance tinted in its own colour, with its box and label)."""
+    from archspec.train.detection.predict import ImageDetections, class_names_of
+    from archspec.train.inference import letterboxed
+    from archspec.train.instances.overlay import overlay_instances
+
+    pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
+    found = detect_instances(model, pixels[None], head, settings, score_threshold=threshold)[0]
+    boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
+    masks = masks_to_image(found.masks, box, image.shape[:2])
+    names = class_names_of(found.classes, class_names)
+    picture = overlay_instances(image, masks, boxes, [f"{n} {s:.2f}" for n, s in zip(names, found.scores)])
+    return ImageDetections(boxes, found.scores, found.classes, names, picture, picture.shape[0] // image.shape[0],
+                           masks)
+
+
 def predict_instance_files(model: Any, head: Any, settings: dict[str, Any], paths: Sequence[str],
                            class_names: Sequence[str], category_ids: Sequence[int], out_dir: Path,
                            threshold: float) -> list[dict[str, Any]]:
     """Detect and segment each image file; write ``STEM.detections.png`` (each instance tinted in
     its own colour, with its box and label, over the image at its own size); return COCO-style
     results in the image's pixels, each with its mask as a compressed RLE (``segmentation``)."""
-    from archspec.train.inference import letterboxed, read_image_file
-    from archspec.train.instances.overlay import write_overlay
+    from archspec.train.inference import read_image_file
+    from archspec.train.instances.overlay import write_picture
     from archspec.train.instances.rle import encode
 
     rows: list[dict[str, Any]] = []
     for path in paths:
-        image = read_image_file(path)
-        pixels, box = letterboxed(image, model.inputs[0].shape[1:])  # as training placed its images
-        found = detect_instances(model, pixels[None], head, settings, score_threshold=threshold)[0]
-        boxes = np.clip(box.to_image(found.boxes), 0, [image.shape[1], image.shape[0]] * 2)
-        masks = masks_to_image(found.masks, box, image.shape[:2])
-        names = [class_names[int(k)] if int(k) < len(class_names) else str(int(k)) for k in found.classes]
-        picture = write_overlay(Path(out_dir) / f"{Path(path).stem}.detections.png", image, masks, boxes,
-                                [f"{n} {s:.2f}" for n, s in zip(names, found.scores)])
-        for b, s, k, n, m in zip(boxes, found.scores, found.classes, names, masks):
+        found = detect_instance_image(model, head, settings, read_image_file(path), class_names, threshold)
+        picture = write_picture(Path(out_dir) / f"{Path(path).stem}.detections.png", found.picture)
+        for b, s, k, n, m in zip(found.boxes, found.scores, found.classes, found.names, found.masks):
             x1, y1, x2, y2 = (round(float(v), 2) for v in b)
             rows.append({"image": str(path), "category_id": int(category_ids[int(k)]) if category_ids else int(k),
                          "class": n, "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],

@@ -37,6 +37,18 @@ def draw_pose(image: np.ndarray, keypoints: np.ndarray, skeleton: Sequence[tuple
               names: Sequence[str], path: Path) -> Path:
     """Draw ``keypoints`` ((K, 3): x, y, peak) and ``skeleton`` on ``image`` ((H, W, C) in [0, 1]);
     write the PNG atomically."""
+    from PIL import Image
+
+    picture = Image.fromarray(pose_picture(image, keypoints, skeleton, names))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
+    return path
+
+
+def pose_picture(image: np.ndarray, keypoints: np.ndarray, skeleton: Sequence[tuple[int, int]],
+                 names: Sequence[str]) -> np.ndarray:
+    """The (H*f, W*f, 3) uint8 picture :func:`draw_pose` writes: ``image`` enlarged by a whole f
+    (the longer side at least :data:`MIN_SIDE`), its keypoints (image pixels, times f on the picture) and skeleton drawn."""
     from PIL import Image, ImageDraw
 
     pixels = np.clip(np.asarray(image, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -59,6 +71,4 @@ def draw_pose(image: np.ndarray, keypoints: np.ndarray, skeleton: Sequence[tuple
             dot = max(1, radius // 2)
             pen.ellipse([x - dot, y - dot, x + dot, y + dot], fill=colour)
         pen.text((x + radius + 2, y - radius), names[k], fill=colour)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))
-    return path
+    return np.asarray(picture)
