@@ -2,7 +2,8 @@
 (of the layers up to the first broken one when there are errors), every error and warning
 with its place, the network picture and each layer's ``explain`` lines.
 
-Pure Python, like ``summary``: the editor never needs TensorFlow.
+Pure Python, like ``summary``: the editor never needs TensorFlow. The studio runs it in worker
+processes (``serve_analyses``), so that an analysis past the time limit can be stopped.
 """
 from __future__ import annotations
 
@@ -76,9 +77,10 @@ WARM_UP = "archspec: 1\nname: warm\ninput: [8, 8, 1]\nlayers:\n  - Conv2D: {filt
 
 def serve_analyses(conn: Any) -> None:
     """The loop of an analysis process (``server.AnalysisProcess``): once warm it says
-    ``("ready", None)``; then each request ``(text, path, parts)`` read from ``conn`` is answered ``("ok", analyse_json(...))`` or ``("error", the
-    traceback)``; it ends when the studio closes its end. The studio kills the process when an
-    analysis takes longer than its time limit, so no analysis outlives its request."""
+    ``("ready", None)``; then each request ``(text, path, parts)`` read from ``conn`` is
+    answered ``("ok", analyse_json(...))`` or ``("error", the traceback)``; it ends when the
+    studio closes its end. The studio kills the process when an analysis takes longer than its
+    time limit, so no analysis outlives its request."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the server's to handle
     analyse_json(WARM_UP, "<warm-up>")  # imports and compiles what every analysis needs before the first
     try:

@@ -24,7 +24,8 @@ import("/static/table.js").then((table) => {
     cells: [...tr.cells].map((td) => td.textContent), line: tr.dataset.line, name: tr.dataset.name || null,
     broken: tr.classList.contains("broken")}));
   const nodes = () => [...grid.tBodies[0].rows].map((tr) => [tr, ...[...tr.cells].map((td) => td.firstChild)]);
-  const same = (before, after) => after.map((row, i) => row.map((node, j) => Boolean(before[i]) && before[i][j] === node));
+  const same = (before, after) => after.map((row, i) => row.map((node, j) => Boolean(before[i])
+    && before[i][j] === node));
   const out = [];
   table.renderTable(grid, {layers: [layer("a", 4, 3), layer("b", 8, 4), layer("c", 16, 5)]}, {line: 9, message: "bad"});
   out.push({rows: snapshot()});
@@ -39,16 +40,22 @@ import("/static/table.js").then((table) => {
 """
 
 
+def row(name: str, c: int, line: int) -> dict[str, Any]:
+    """A layer's row as SCRIPT's layer(name, c, line) renders it."""
+    return {"cells": [name, "Conv2D", f"[8, 8, {c}]", f"{c * 10}", f"{c * 100:,}", "3x3"], "line": str(line),
+            "name": name, "broken": False}
+
+
+def broken(line: int, message: str) -> dict[str, Any]:
+    return {"cells": [f"line {line}: {message}"], "line": str(line), "name": None, "broken": True}
+
+
 def test_the_table_rewrites_only_changed_cells_and_reads_as_a_fresh_one(chrome: webdriver.Chrome,  # noqa: F811
                                                                        served: Any) -> None:  # noqa: F811
     _, url = served
     chrome.get(url)
     wait(chrome, lambda d: d.execute_script("return !!window.studio"))
     first, second, third = json.loads(chrome.execute_async_script(SCRIPT))
-    row = lambda name, c, line: {"cells": [name, "Conv2D", f"[8, 8, {c}]", f"{c * 10}", f"{c * 100:,}", "3x3"],  # noqa: E731
-                                 "line": str(line), "name": name, "broken": False}
-    broken = lambda line, message: {"cells": [f"line {line}: {message}"], "line": str(line), "name": None,  # noqa: E731
-                                    "broken": True}
     assert first["rows"] == [row("a", 4, 3), row("b", 8, 4), row("c", 16, 5), broken(9, "bad")]
     assert second["rows"] == [row("a", 4, 3), row("b", 6, 4), row("c", 16, 5), row("d", 2, 6)]
     # the rows are kept, and of b's cells only shape, params and MACs are written again; the
