@@ -378,6 +378,20 @@ def transfer_learning_frozen_base() -> Any:
     return keras.Model(image, layers.Dense(2)(layers.Dropout(0.2)(x)))
 
 
+def frozen_base_of_blocks() -> Any:
+    """A frozen base whose stages repeat (conv, batch norm, ReLU): blocks frozen at their uses."""
+    image = keras.Input((12, 12, 3))
+    x = image
+    for stage, filters in enumerate((4, 6, 8), 1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"stage{stage}_conv")(x)
+        x = layers.BatchNormalization(name=f"stage{stage}_bn")(x)
+        x = layers.ReLU(name=f"stage{stage}_relu")(x)
+    base = keras.Model(image, x, name="base")
+    base.trainable = False
+    inputs = keras.Input((12, 12, 3))
+    return keras.Model(inputs, layers.Dense(2, name="head")(layers.GlobalAveragePooling2D()(base(inputs))))
+
+
 def mixed_float16() -> Any:
     """Saved under the mixed_float16 policy, its last activation in float32 (the mixed-precision guide)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -407,7 +421,8 @@ ROUND_TRIPS: dict[str, Callable[[], Any]] = {f.__name__: f for f in (
     transformer_classifier_functional, attention_variants, einsum_and_layer_norm_axes, ticket_classifier_dicts,
     outputs_intermediate_and_twice, conv_1d_odds, text_cnn, conv_3d_odds, conv_2d_odds, reshapes,
     residual_and_squeeze_excitation, normalization_and_activations, regularizers_and_initializers,
-    group_unit_identity, frozen_layers, transfer_learning_frozen_base, mixed_float16, tensor_operations)}
+    group_unit_identity, frozen_layers, transfer_learning_frozen_base, frozen_base_of_blocks, mixed_float16,
+    tensor_operations)}
 # mixed_float16 computes in float16; the spec is built in float32: equal to float16's rounding
 TOLERANCE = {"mixed_float16": {"rtol": 2e-3, "atol": 2e-3}}
 TEXTS: dict[str, str] = {}  # the specs written, for the tests of their text
@@ -447,6 +462,11 @@ def test_frozen_layers_are_written_trainable_false(tmp_path: Path) -> None:
     assert "    name: frozen_conv\n    trainable: false\n" in text
     assert "    name: frozen_bn\n    trainable: false\n" in text
     assert text.count("trainable: false") == 2
+    base = text_of("transfer_learning_frozen_base", tmp_path)  # a ReLU has no weights to freeze
+    assert base.count("trainable: false") == 2  # the conv and the batch norm
+    blocks = text_of("frozen_base_of_blocks", tmp_path)  # frozen at the block's uses, not in its members
+    assert "  - Stage: {filters: 6}\n    name: stage2\n    trainable: false\n" in blocks
+    assert blocks.count("trainable: false") == 3
 
 
 def test_masks_and_operations_become_no_entries_or_layers(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ class Block:
     params: dict[str, Any]          # parameter -> default (the most common value)
     given: list[dict[str, Any]]     # per run: the parameters that differ from the default
     inputs: tuple[str, ...]         # the names of its inputs inside it (``in`` alone for one)
+    frozen: bool = False            # every member with weights frozen: ``trainable: false`` on each use
 
 
 def input_names(count: int) -> tuple[str, ...]:
@@ -217,11 +218,13 @@ def _block(entries: list[Entry], runs: list[Run], names: set[str]) -> Block:
     members = []
     inputs = input_names(len(runs[0].sources))
     local = dict(zip(runs[0].sources, inputs))
+    # A block of frozen layers (a frozen base model's) is frozen at its uses, not member by member.
+    frozen = all(not m.trainable or m.weightless for m in template) and not all(m.weightless for m in template)
     for m, member in enumerate(template):
         args = {key: written.get((m, key), member.args.get(key)) for key in keys[m]}
         members.append(Entry(member.name[cut:], member.kind, args, [_local(ref, cut, local) for ref in member.inputs],
-                             keras_name=member.keras_name, trainable=member.trainable))
-    return Block(_block_name(runs[0].prefix, names), runs, members, params, given, inputs)
+                             keras_name=member.keras_name, trainable=member.trainable or frozen))
+    return Block(_block_name(runs[0].prefix, names), runs, members, params, given, inputs, frozen)
 
 
 WORD = re.compile(r"[A-Za-z]+")
@@ -255,7 +258,8 @@ def _with_uses(imported: Imported, blocks: list[Block]) -> tuple[list[Entry], li
         if i in uses:
             block, n = uses[i]
             run = block.runs[n]
-            out.append(Entry(run.prefix, block.name, block.given[n], [_renamed(s, renamed) for s in run.sources]))
+            out.append(Entry(run.prefix, block.name, block.given[n], [_renamed(s, renamed) for s in run.sources],
+                             trainable=not block.frozen))
             i = run.stop
             continue
         entry = imported.entries[i]

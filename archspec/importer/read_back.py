@@ -31,6 +31,18 @@ def layer_results(compiled: "Compiled") -> dict[str, tuple]:
             for info in compiled.analysis.layers}
 
 
+def with_weightless_marked(imported: Imported, compiled: "Compiled") -> Imported:
+    """``imported`` with the layers that have no weights marked ``weightless`` and not frozen:
+    Keras's ``trainable = False`` on a ReLU or a padding (every layer of a frozen base model)
+    changes nothing, and the spec says ``trainable: false`` only where it freezes weights."""
+    weightless = {info.node.name for info in compiled.analysis.layers if info.params.total == 0}
+    if not any(e.name in weightless and not e.trainable for e in imported.entries):
+        return imported
+    entries = [replace(e, trainable=True, weightless=True) if e.name in weightless and e.share is None else e
+               for e in imported.entries]
+    return replace(imported, entries=entries)
+
+
 def with_output_names(imported: Imported, compiled: "Compiled") -> Imported:
     """``imported`` with each reference to a layer's later output by index (``encoder:1``, as
     the Keras config holds it) written by the output's name (``encoder:state_h``), as the

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 from archspec.importer.graph import model_graph
 from archspec.importer.keras_config import InputShape, checked_model, read_source
 from archspec.importer.masks import without_propagated_masks
-from archspec.importer.read_back import read_back, with_output_names
+from archspec.importer.read_back import read_back, with_output_names, with_weightless_marked
 from archspec.importer.to_entries import Imported, to_entries
 from archspec.importer.writer import spec_text
 
@@ -66,10 +66,11 @@ def import_config(config: dict, source: str, blocks: bool = True) -> ImportResul
 
 def _flat(imported: Imported, source: str, header: list[str]) -> tuple[Imported, str, "Compiled"]:
     """The flat spec and its analysis, with a layer's later outputs named as the analysis names
-    them (the config holds only their index); the names change the text, not the analysis."""
+    them (the config holds only their index) and ``trainable: false`` only on layers with
+    weights; the names change the text, not the analysis."""
     text = spec_text(imported, source, header=header)
     compiled = read_back(text, source)
-    named = with_output_names(imported, compiled)
+    named = with_weightless_marked(with_output_names(imported, compiled), compiled)
     if named is imported:
         return imported, text, compiled
     text = spec_text(named, source, header=header)

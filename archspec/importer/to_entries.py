@@ -36,6 +36,7 @@ class Entry:
     share: Optional[str] = None
     keras_name: str = ""  # the Keras layer it came from
     trainable: bool = True  # False: frozen (the Keras layer's trainable = False), written `trainable: false`
+    weightless: bool = False  # a layer without weights (freezing it changes nothing): known once analysed
 
 
 @dataclass
