@@ -102,13 +102,15 @@ def write_output_with(path: str | Path, write: Callable[[Path], object], inputs:
 
 
 def check_output(path: Path, inputs: Iterable[str | Path] = (), force: bool = False,
-                 folder_marker: Optional[str] = None) -> None:
+                 folder_marker: Optional[str] = None, option: str = "-o") -> None:
     """Refuse (exit 2, saying what to do) to write over an input of the command, over anything
-    but a regular file (or an earlier folder output), or over an existing file without ``force``."""
+    but a regular file (or an earlier folder output), or over an existing file without ``force``.
+    ``option`` is the command's option that chooses where the file goes, named in the hints
+    (``--pictures-dir`` for predict's pictures: predict has no ``-o``)."""
     inputs = [Path(i) for i in inputs]
+    where = "choose another file with -o" if option == "-o" else f"choose another folder with {option}"
     if any(_same(path, source) for source in inputs):
-        raise UserError(f"{path} is an input of this command, which must not overwrite what it reads",
-                        "choose another file with -o")
+        raise UserError(f"{path} is an input of this command, which must not overwrite what it reads", where)
     found = existing(path)
     if found is None:
         return
@@ -116,12 +118,13 @@ def check_output(path: Path, inputs: Iterable[str | Path] = (), force: bool = Fa
     if found is Existing.LINK:
         _refuse_unreplaceable(path, existing(path, follow=True), folder_marker is not None, "a link to ")
         if not force:
-            raise UserError(f"{path} is a symbolic link", "choose another file with -o, or pass --force to replace "
+            raise UserError(f"{path} is a symbolic link", f"{where}, or pass --force to replace "
                             "the link itself (what it points to is left alone)")
     elif found is Existing.FOLDER:
         _refuse_folder(path, inputs, folder_marker)
     if not force:
-        raise UserError(f"{path} already exists", EXISTS_HINT)
+        raise UserError(f"{path} already exists", EXISTS_HINT if option == "-o" else
+                        f"{where}, or pass --force to overwrite it")
 
 
 def _same(path: Path, source: Path) -> bool:

@@ -196,7 +196,7 @@ _model_option = click.option("--model", "which", type=click.Choice(["best", "las
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--data", metavar="SOURCE", help="Evaluate on this whole source instead of the run's validation data.")
-@click.option("--batch-size", type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the run's).")
 @_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, which: str, as_json: bool) -> None:
@@ -226,7 +226,8 @@ def evaluate_command(run_dir: str, data: str | None, batch_size: int | None, whi
 @click.command("predict")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Classification: how many classes to list per image.")
 @click.option("--masks-dir", type=click.Path(file_okay=False),
               help="Segmentation: write each mask here, a PNG of class ids with a colour per class.")
 @click.option("--pictures-dir", type=click.Path(file_okay=False),
@@ -253,7 +254,7 @@ def predict_command(run_dir: str, images: tuple[str, ...], top_k: int, masks_dir
     if pictures_dir and cfg.task != "keypoints":
         raise click.UsageError(f"--pictures-dir draws keypoints; this run's task is {cfg.task}")
     mask_paths = _mask_paths(images, masks_dir, force) if masks_dir else {}
-    picture_paths = _mask_paths(images, pictures_dir, force, ".pose.png") if pictures_dir else {}
+    picture_paths = _mask_paths(images, pictures_dir, force, ".pose.png", "--pictures-dir") if pictures_dir else {}
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
     names = summary.get("class_names")
     if cfg.task == "keypoints":
@@ -292,7 +293,8 @@ def _draw_pose(prediction: Any, pose: Any, path: Path) -> Path:
     return draw_pose(pixels, prediction.keypoints(), pose.skeleton, pose.names, path)
 
 
-def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool, suffix: str = ".mask.png") -> dict[str, Path]:
+def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool, suffix: str = ".mask.png",
+                option: str = "--masks-dir") -> dict[str, Path]:
     """Where each image's mask (or picture) goes (``STEM.mask.png``), checked before anything is
     written: never over an input image or another image's mask, an existing file only with --force."""
     from archspec.io import check_output
@@ -304,7 +306,7 @@ def _mask_paths(images: tuple[str, ...], masks_dir: str, force: bool, suffix: st
         if clash is not None:
             raise UserError(f"{image} and {clash} would both write their mask to {path}",
                             "rename one of the images, or predict them in separate runs of the command")
-        check_output(path, images, force)
+        check_output(path, images, force, option=option)
         paths[image] = path
     return paths
 
@@ -334,7 +336,8 @@ def export_command(run_dir: str, fmt: str, output: str | None, which: str, verif
 @click.command("activations")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.argument("image", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="activations.png", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="activations.png", show_default=True,
+              help="The feature maps' PNG.")
 @click.option("--layers", help="Comma-separated layer names as `archspec summary` prints them (block/layer), "
                                "with explain's rules: a name inside blocks, a repeated entry's name, a glob "
                                "(default: one layer per spatial resolution).")

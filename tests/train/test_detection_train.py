@@ -105,7 +105,7 @@ def test_predict_draws_boxes_and_writes_coco_json(run: Path, tmp_path: Path) -> 
     with Image.open(tmp_path / "out" / "scene.detections.png") as picture:
         assert picture.size == (56 * 8, 40 * 8), "enlarged by a whole factor"
     again = _cli("predict", str(run), str(image), "--pictures-dir", str(tmp_path / "out"))
-    assert again.exit_code == 2 and "--force" in again.output
+    assert again.exit_code == 2 and "choose another folder with --pictures-dir, or pass --force" in again.output
 
 
 def test_evaluate_prints_map_overall_and_per_class(run: Path) -> None:

@@ -168,7 +168,7 @@ def write_predictions(run: RunDir, cfg: Any, model: Any, images: Sequence[str], 
     target.mkdir(parents=True, exist_ok=True)
     listing = target / "detections.json"
     for path in [listing, *(target / f"{Path(i).stem}.detections.png" for i in images)]:
-        check_output(path, images, force)
+        check_output(path, images, force, option="--pictures-dir")
     summary = run.read_json("data.json") if (run / "data.json").is_file() else {}
     find = predict_files
     if cfg.task == "instance_segmentation":  # each instance's mask drawn in its own colour, and as RLE
