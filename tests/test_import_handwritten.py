@@ -564,3 +564,33 @@ def test_what_archspec_cannot_write_is_refused_by_name(factory: Callable[[], Any
     assert REFUSALS[factory] in result.output
     assert "Traceback" not in result.output and not (tmp_path / "spec.yaml").exists()
     keras.backend.clear_session()
+
+
+def test_a_long_chain_of_mask_operations_is_followed_without_recursion(tmp_path: Path) -> None:
+    """A crafted config: 1,500 mask operations between an Embedding(mask_zero=True) and the LSTM
+    that takes the mask (a real model makes one per merge): dropped, no RecursionError."""
+    import json
+    import zipfile
+
+    def tensor(name: str) -> dict:
+        return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
+
+    def layer(cls: str, name: str, module: str, config: dict, args: list, kwargs: dict | None = None) -> dict:
+        return {"module": module, "class_name": cls, "name": name, "config": {"name": name, **config},
+                "inbound_nodes": [{"args": args, "kwargs": kwargs or {}}]}
+
+    chain = [layer("NotEqual", "m0", "keras.src.ops.numpy", {}, [tensor("tokens"), 0])]
+    chain += [layer("LogicalAnd", f"m{i}", "keras.src.ops.numpy", {}, [tensor(f"m{i - 1}"), tensor("m0")])
+              for i in range(1, 1500)]
+    model = {"module": "keras", "class_name": "Functional", "config": {"name": "long", "layers": [
+        {"class_name": "InputLayer", "name": "tokens", "config": {"batch_shape": [None, 5]}, "inbound_nodes": []},
+        layer("Embedding", "embed", "keras.layers", {"input_dim": 10, "output_dim": 3, "mask_zero": True},
+              [tensor("tokens")]), *chain,
+        layer("LSTM", "lstm", "keras.layers", {"units": 2}, [tensor("embed")], {"mask": tensor("m1499")})],
+        "input_layers": ["tokens", 0, 0], "output_layers": ["lstm", 0, 0]}}
+    path = tmp_path / "long.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(model))
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "- LSTM: {units: 2}\n" in result.output and "m1499" not in result.output

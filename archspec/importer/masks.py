@@ -59,26 +59,27 @@ def _mask_starts(graph: Graph) -> dict[TensorRef, float]:
 
 def _walk(ref: TensorRef, graph: Graph, starts: dict[TensorRef, float], seen: set[str], user: str,
           source: str) -> None:
-    """Follow a mask back through operations to a mask-starting layer's input, or refuse it."""
-    layer = graph.layers.get(ref.layer)
-    if layer is None or not layer.module.startswith(OPS_MODULE):
-        what = f"the model input '{ref.layer}'" if layer is None else f"{layer.class_name} '{layer.name}'"
-        raise _refusal(user, f"is {what}", source)
-    if layer.name in seen:
-        return
-    call = layer.calls[ref.call]
-    if layer.class_name in SHAPE_ONLY:
-        pass
-    elif layer.class_name == "NotEqual":
-        if not _is_start(call, starts):
-            raise _refusal(user, f"compares a tensor by not_equal '{layer.name}' that no Embedding(mask_zero=True) "
-                           "or Masking layer takes", source)
-    else:
-        if not call.tensors:
-            raise _refusal(user, f"comes from the operation {layer.class_name} '{layer.name}'", source)
-        for inner in call.tensors:
-            _walk(inner, graph, starts, seen, user, source)
-    seen.add(layer.name)
+    """Follow a mask back through operations to mask-starting layers' inputs, or refuse it
+    (iteratively: a long chain of merges makes a long chain of mask operations)."""
+    todo = [ref]
+    while todo:
+        ref = todo.pop()
+        layer = graph.layers.get(ref.layer)
+        if layer is None or not layer.module.startswith(OPS_MODULE):
+            what = f"the model input '{ref.layer}'" if layer is None else f"{layer.class_name} '{layer.name}'"
+            raise _refusal(user, f"is {what}", source)
+        if layer.name in seen:
+            continue
+        seen.add(layer.name)
+        call = layer.calls[ref.call]
+        if layer.class_name == "NotEqual":
+            if not _is_start(call, starts):
+                raise _refusal(user, f"compares a tensor by not_equal '{layer.name}' that no "
+                               "Embedding(mask_zero=True) or Masking layer takes", source)
+        elif layer.class_name not in SHAPE_ONLY:
+            if not call.tensors:
+                raise _refusal(user, f"comes from the operation {layer.class_name} '{layer.name}'", source)
+            todo.extend(call.tensors)
 
 
 def _is_start(call: Call, starts: dict[TensorRef, float]) -> bool:
