@@ -326,3 +326,25 @@ def test_a_refusal_to_overwrite_names_the_option_that_chooses_the_place(tmp_path
     assert default.value.hint == "choose another file with -o, or pass --force to overwrite it"
     assert pictures.value.hint == "choose another folder with --pictures-dir, or pass --force to overwrite it"
     assert own_input.value.hint == "choose another folder with --masks-dir"
+
+
+TFLITE_SCRIPT = r"""
+import sys, keras
+from archspec.train.export import export_model, verify_export
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+path = export_model(model, "tflite", __import__("pathlib").Path(sys.argv[1]))
+print(verify_export(model, "tflite", path))
+"""
+
+
+def test_a_tflite_export_verifies_without_tflites_own_log_line(tmp_path: Path) -> None:
+    """`archspec export --format tflite` printed TFLite's "INFO: Created TensorFlow Lite XNNPACK
+    delegate for CPU." (C++, file descriptor 2, once per process: hence a process of its own)."""
+    pytest.importorskip("keras")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ARCHSPEC_VERBOSE")}
+    script = "from archspec.tensorflow_noise import quiet_tensorflow; quiet_tensorflow()\n" + TFLITE_SCRIPT
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.tflite")], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.split()[-1]) < 1e-4
+    assert "XNNPACK" not in done.stderr, done.stderr

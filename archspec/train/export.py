@@ -91,17 +91,21 @@ def _run_tflite(path: Path, x: np.ndarray) -> np.ndarray:
     import warnings
 
     import tensorflow as tf
-    with warnings.catch_warnings():
+
+    from archspec.tensorflow_noise import stderr_captured
+    # TFLite's C++ side writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to file
+    # descriptor 2; it is shown only if the run fails.
+    with stderr_captured(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (LiteRT)
         interpreter = tf.lite.Interpreter(model_path=str(path))
-    index = interpreter.get_input_details()[0]["index"]
-    outputs = []
-    for sample in x:  # one at a time: the exported signature may fix the batch size at 1
-        interpreter.resize_tensor_input(index, [1, *sample.shape])
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(index, sample[None])
-        interpreter.invoke()
-        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0])
+        index = interpreter.get_input_details()[0]["index"]
+        outputs = []
+        for sample in x:  # one at a time: the exported signature may fix the batch size at 1
+            interpreter.resize_tensor_input(index, [1, *sample.shape])
+            interpreter.allocate_tensors()
+            interpreter.set_tensor(index, sample[None])
+            interpreter.invoke()
+            outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0])
     return np.stack(outputs)
 
 
