@@ -59,7 +59,7 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
         run.checkpoints.mkdir(parents=True, exist_ok=True)
     if cfg.strategy == "multi-worker":
         return train_multi_worker(model_factory, cfg, run, resume=resume, spec_text=spec_text,
-                                  command=command, locate=locate, name=name)
+                                  command=command, locate=locate, name=name, head=head)
     runtime = setup_runtime(cfg)
     with dtype_policy(runtime.policy):
         s, task_callbacks = _session(cfg, runtime, model_factory, locate, head)
@@ -69,19 +69,12 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
 def _session(cfg: TrainConfig, runtime: Any, factory: ModelFactory, locate: Callable,
              head: Any) -> tuple[Session, list[Any]]:
     """The task's session and its own callbacks (a detection head's mAP)."""
-    if head is None and cfg.task in ("detection", "instance_segmentation"):
-        raise UserError(f"train.task: {cfg.task} needs the spec's head: section", "add head: {type: detection, "
-                        "levels: [...], classes: C, anchors: [...]} naming the model's grid outputs", locate(("train",
-                                                                                                               "task")))
     if cfg.task == "keypoints" and is_object_source(cfg.data.source):
         return prepare_pose_session(cfg, runtime, factory, locate), []
-    if head is None or cfg.task not in ("detection", "instance_segmentation"):
+    if cfg.task not in ("detection", "instance_segmentation"):
         return prepare_session(cfg, runtime, factory, locate), []
-    if cfg.task == "instance_segmentation" and not head.prototypes:
-        raise UserError("train.task: instance_segmentation needs a head with prototype masks; this head is "
-                        f"type: {head.type}", "set head.type: instance_segmentation and head.prototypes: the "
-                        "(H/4, W/4, M) output holding M prototype masks", locate(("train", "task")))
-    from archspec.train.detection.session import prepare_detection_session
+    from archspec.train.detection.session import check_object_task, prepare_detection_session
+    check_object_task(cfg, head, locate)
     return prepare_detection_session(cfg, runtime, factory, locate, head)
 
 

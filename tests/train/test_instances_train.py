@@ -198,9 +198,13 @@ def test_instance_segmentation_on_a_head_without_prototypes_is_refused_at_its_li
     assert not (tmp_path / "run" / "train_config.json").exists()
 
 
-def test_multi_worker_is_refused_with_its_reason(tmp_path: Path) -> None:
+def test_multi_worker_takes_instance_segmentation_and_asks_for_its_cluster(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """It trains there (tests/train/test_detection_multiworker.py); without TF_CONFIG it says so."""
+    monkeypatch.delenv("TF_CONFIG", raising=False)
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY)
     result = _cli("train", str(spec), "--out", str(tmp_path / "run"), "--set", "train.strategy=multi-worker")
     assert result.exit_code == 2
-    assert "strategy: multi-worker does not train a instance_segmentation head" in result.output
+    assert "--strategy multi-worker needs the TF_CONFIG environment variable" in result.output
+    assert not (tmp_path / "run" / "train_config.json").exists()

@@ -86,10 +86,10 @@ def test_two_workers_train_keypoints_on_object_data_as_one_process(tmp_path: Pat
         np.testing.assert_allclose(weights[0][key], weights[2][key], rtol=1e-5, atol=1e-6)
 
 
-def test_multi_worker_refuses_a_detection_head_with_the_reason(tmp_path: Path) -> None:
+def test_multi_worker_detection_needs_a_head_as_one_process_does(tmp_path: Path) -> None:
     from archspec.train.runner import train_model
     from train_testkit import dense_map
 
     config = {"task": "detection", "strategy": "multi-worker", "data": {"source": SOURCE}}
-    with pytest.raises(UserError, match="strategy: multi-worker does not train a detection head"):
+    with pytest.raises(UserError, match="train.task: detection needs the spec's head: section"):
         train_model(dense_map((16, 16, 3), 8, None), config, tmp_path / "run", verbose=0)

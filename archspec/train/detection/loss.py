@@ -23,6 +23,7 @@ import tensorflow as tf
 from archspec.errors import UserError
 from archspec.train.detection.assign import match_level
 from archspec.train.detection.boxes import ciou
+from archspec.train.detection.distributed import batch_total
 
 BALANCE = {1: (1.0,), 2: (4.0, 1.0), 3: (4.0, 1.0, 0.4)}
 DEFAULT_WEIGHTS = {"box_weight": 0.05, "objectness_weight": 1.0, "class_weight": 0.5}
@@ -56,7 +57,8 @@ def level_terms(targets: Any, pred: Any, grid: tuple[int, int], stride: int, anc
     overlap = ciou(xy, wh, matches.target_xy, matches.target_wh)                 # (B, M, A, 3)
     valid = tf.cast(matches.valid, tf.float32)
     n = tf.reduce_sum(valid)
-    box = tf.reduce_sum(valid * (1.0 - overlap)) / tf.maximum(n, 1.0)
+    total, replicas = batch_total(n)  # (n, 1) but in the multi-worker step: the global batch's matches
+    box = tf.reduce_sum(valid * (1.0 - overlap)) / (tf.maximum(total, 1.0) / replicas)
     quality = tf.where(matches.valid, tf.maximum(tf.stop_gradient(overlap), 0.0), 0.0)
     objectness_target = tf.tensor_scatter_nd_max(tf.zeros(tf.shape(pred)[:4]), tf.reshape(indices, [-1, 4]),
                                                  tf.reshape(quality, [-1]))
@@ -64,7 +66,7 @@ def level_terms(targets: Any, pred: Any, grid: tuple[int, int], stride: int, anc
     one_hot = tf.one_hot(tf.maximum(labels, 0), classes)[:, :, None, None, :]
     class_bce = tf.nn.sigmoid_cross_entropy_with_logits(tf.broadcast_to(one_hot, tf.shape(matched[..., 5:5 + classes])),
                                                         matched[..., 5:5 + classes])
-    class_term = tf.reduce_sum(valid[..., None] * class_bce) / tf.maximum(n * classes, 1.0)
+    class_term = tf.reduce_sum(valid[..., None] * class_bce) / (tf.maximum(total * classes, 1.0) / replicas)
     return {"box": box, "objectness": objectness, "classes": class_term, "matches": n}
 
 

@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from archspec.train.detection.boxes import ciou
+from archspec.train.detection.distributed import batch_total
 from archspec.train.detection.points import assign_points, point_centres
 
 
@@ -51,7 +52,8 @@ def point_terms(targets: Any, pred: Any, grid: tuple[int, int], stride: int, cla
     overlap = ciou(*centre_size(decode_points(pred, grid, stride)), *centre_size(points.boxes))   # (B, P)
     positive = tf.cast(points.positive, tf.float32)
     n = tf.reduce_sum(positive)
-    box = tf.reduce_sum(positive * (1.0 - overlap)) / tf.maximum(n, 1.0)
+    total, replicas = batch_total(n)  # (n, 1) but in the multi-worker step: the global batch's points
+    box = tf.reduce_sum(positive * (1.0 - overlap)) / (tf.maximum(total, 1.0) / replicas)
     quality = positive * tf.maximum(tf.stop_gradient(overlap), 0.0)
     target = tf.one_hot(points.classes, classes) * quality[..., None]
     bce = tf.nn.sigmoid_cross_entropy_with_logits(target, pred[..., 4:4 + classes])

@@ -3,11 +3,13 @@ against its classes, the YOLOv5 losses compiled one per level, and the mAP callb
 
 The runner calls :func:`prepare_detection_session` instead of its own ``prepare_session`` when
 the spec has a ``head:``; everything after (fit, checkpoints, resume, the run directory) is
-the runner's own.
+the runner's own. The multi-worker loop calls it with ``compile=False`` and trains the same
+losses in its own step (``archspec.train.detection.distributed``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -19,9 +21,9 @@ from archspec.train.detection.data import ObjectPipeline, check_classes, object_
 from archspec.train.detection.decode import detect
 from archspec.train.detection.loss import head_losses
 from archspec.train.detection.priors import set_prior_biases
-from archspec.train.distribute import Runtime, effective_steps_per_execution
+from archspec.train.distribute import Runtime
 from archspec.train.objects import build_optimizer
-from archspec.train.session import Session
+from archspec.train.session import Session, epoch_steps
 
 Locator = Callable[[tuple], "Location | None"]
 
@@ -37,9 +39,32 @@ def check_model_outputs(model: Any, head: Head) -> None:
                         "list the levels in outputs: in the order of head.levels, and nothing else")
 
 
+@dataclass
+class ObjectSession(Session):
+    """A detection session: the head, and the losses ``compile`` was (or a step of its own is) given."""
+
+    head: Any = None
+    losses: list[Any] = field(default_factory=list)           # one per output, None for the prototypes
+    mask_loss: Optional[Callable[[Any, Any], Any]] = None     # instance segmentation's, added to their sum
+
+
+def check_object_task(cfg: TrainConfig, head: Head | None, locate: Locator) -> None:
+    """An object task needs a head, instance segmentation one with prototypes."""
+    if head is None:
+        raise UserError(f"train.task: {cfg.task} needs the spec's head: section", "add head: {type: detection, "
+                        "levels: [...], classes: C, anchors: [...]} naming the model's grid outputs",
+                        locate(("train", "task")))
+    if cfg.task == "instance_segmentation" and not head.prototypes:
+        raise UserError("train.task: instance_segmentation needs a head with prototype masks; this head is "
+                        f"type: {head.type}", "set head.type: instance_segmentation and head.prototypes: the "
+                        "(H/4, W/4, M) output holding M prototype masks", locate(("train", "task")))
+
+
 def prepare_detection_session(cfg: TrainConfig, runtime: Runtime, factory: Callable[[], Any], locate: Locator,
-                              head: Head) -> tuple[Session, list[Any]]:
-    """Build the model in scope, check the data against the head, compile; and the mAP callback."""
+                              head: Head, *, compile: bool = True, drop_remainder: bool = False
+                              ) -> tuple[ObjectSession, list[Any]]:
+    """Build the model in scope, check the data against the head, compile; and the mAP callback
+    (``compile=False``: neither, for the multi-worker loop, which trains on whole global batches)."""
     from archspec.train.annotations.augment_objects import ObjectAugment
 
     ObjectAugment.from_entries(cfg.data.augment, locate=locate)  # refuse what cannot move boxes, at its line
@@ -51,21 +76,25 @@ def prepare_detection_session(cfg: TrainConfig, runtime: Runtime, factory: Calla
     train, validation = split_object_data(cfg, input_shape, len(head.levels), cfg.task)  # type: ignore[arg-type]
     for part in filter(None, (train, validation)):
         check_classes(part.data, head.classes)
-    steps = min(cfg.steps_per_epoch or train.batches_per_epoch(), train.batches_per_epoch())
-    spe = effective_steps_per_execution(cfg.steps_per_execution, steps)
-    losses = head_losses(head, cfg.detection)
+    steps, spe = epoch_steps(cfg, train, drop_remainder, "training images")
+    losses, masks_loss = head_losses(head, cfg.detection), None
     if head.prototypes:
         from archspec.train.instances.training import prepare_instances
-        losses = prepare_instances(model, head, cfg.task, cfg.detection, losses, (train, validation))
-    with runtime.strategy.scope():
-        model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate), loss=losses,
-                      jit_compile=cfg.jit_compile, steps_per_execution=spe)
-        model.optimizer.build(model.trainable_variables)
+        losses, masks_loss = prepare_instances(model, head, cfg.task, cfg.detection, losses, (train, validation))
+    if compile:
+        if masks_loss is not None:
+            from archspec.train.instances.training import attach_mask_loss
+            attach_mask_loss(model, masks_loss)
+        with runtime.strategy.scope():
+            model.compile(optimizer=build_optimizer(cfg, steps * cfg.epochs, locate), loss=losses,
+                          jit_compile=cfg.jit_compile, steps_per_execution=spe)
+            model.optimizer.build(model.trainable_variables)
     best = "val_mask_map" if cfg.task == "instance_segmentation" else "val_map"
     monitor = cfg.monitor or (best if validation is not None else "loss")
     bundle = DataBundle(train, validation, object_summary(cfg, train, validation))  # type: ignore[arg-type]
-    callbacks = [map_callback_for(model, head, cfg, validation)] if validation is not None else []
-    return Session(cfg, runtime, model, bundle, steps, spe, None, monitor), callbacks
+    callbacks = [map_callback_for(model, head, cfg, validation)] if validation is not None and compile else []
+    return ObjectSession(cfg, runtime, model, bundle, steps, spe, None, monitor, head, list(losses),
+                         masks_loss), callbacks
 
 
 def detector(model: Any, head: Head, settings: dict[str, Any]) -> Callable[[np.ndarray], list[Any]]:

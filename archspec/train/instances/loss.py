@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from archspec.train.detection.distributed import batch_total
 from archspec.train.instances.masks import box_region, mask_targets
 
 
@@ -62,7 +63,8 @@ def batch_mask_loss(level_predictions: Sequence[Any], level_matches: Sequence[An
     for predictions, matches in zip(level_predictions, level_matches):
         level_total, level_count = level_mask_terms(predictions, matches, prototypes, targets, proto_boxes)
         total, count = total + level_total, count + level_count
-    return tf.math.divide_no_nan(total, count)
+    matches, replicas = batch_total(count)  # the global batch's under the multi-worker step
+    return tf.math.divide_no_nan(total, matches / replicas)
 
 
 def point_mask_terms(predictions: Any, points: Any, prototypes: Any, targets: Any, boxes: Any) -> tuple[Any, Any]:
@@ -99,4 +101,5 @@ def batch_point_mask_loss(level_predictions: Sequence[Any], level_points: Sequen
     for predictions, points in zip(level_predictions, level_points):
         level_total, level_count = point_mask_terms(predictions, points, prototypes, targets, proto_boxes)
         total, count = total + level_total, count + level_count
-    return tf.math.divide_no_nan(total, count)
+    matches, replicas = batch_total(count)  # the global batch's under the multi-worker step
+    return tf.math.divide_no_nan(total, matches / replicas)

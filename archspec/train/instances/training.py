@@ -40,22 +40,19 @@ def output_losses(output_names: Sequence[str], head: Any, level_losses: Sequence
     return [None if name == head.prototypes else by_level[name] for name in output_names]
 
 
-def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
-    """Make ``model.compute_loss`` add the mask loss (call before ``compile``)."""
+def mask_loss(output_names: Sequence[str], head: Any, settings: dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """``mask_weight`` x the batch's mask loss, of every output's target and prediction (in output order)."""
     from archspec.train.detection.assign import match_level
     from archspec.train.detection.points import assign_points, level_bounds
 
     weight = float(settings.get("mask_weight", MASK_WEIGHT))
     bounds = level_bounds([level.stride for level in head.levels], settings.get("level_sizes"))
     ratio = float(settings.get("anchor_ratio", 4.0))
-    names = list(model.output_names)
-    levels_loss = model.compute_loss
+    names = list(output_names)
 
-    def compute_loss(x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
-                     training: bool = True) -> Any:
+    def loss(y: Any, y_pred: Any) -> Any:
         import tensorflow as tf
 
-        total = levels_loss(x, y, y_pred, sample_weight, training=training)
         levels, prototypes = split_outputs(names, y_pred, head)
         masks = y[names.index(head.prototypes)]
         packed = y[names.index(head.levels[0].name)]
@@ -70,32 +67,51 @@ def attach_mask_loss(model: Any, head: Any, settings: dict[str, Any]) -> None:
             shaped = [tf.reshape(tf.cast(raw, tf.float32), [-1, *level.grid, len(level.anchors), head.per_box])
                       for raw, level in zip(levels, head.levels)]
             masks_loss = batch_mask_loss(shaped, matches, prototypes, masks, boxes, head.input_size)
-        return total + tf.cast(weight, total.dtype) * tf.cast(masks_loss, total.dtype)
+        return weight * masks_loss
+
+    return loss
+
+
+def attach_mask_loss(model: Any, masks_loss: Callable[[Any, Any], Any]) -> None:
+    """Make ``model.compute_loss`` add ``masks_loss`` (:func:`mask_loss`; call before ``compile``),
+    scaled by 1/replicas under a strategy as Keras scales the levels' compiled losses."""
+    from archspec.train.detection.distributed import per_replica
+
+    levels_loss = model.compute_loss
+
+    def compute_loss(x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        import tensorflow as tf
+
+        total = levels_loss(x, y, y_pred, sample_weight, training=training)
+        return total + tf.cast(per_replica(masks_loss(y, y_pred)), total.dtype)
 
     model.compute_loss = compute_loss
 
 
 def prepare_instances(model: Any, head: Any, task: str, settings: dict[str, Any], level_losses: Sequence[Any],
-                      pipelines: Sequence[Any]) -> list[Any]:
-    """Fit a detection session to a head with prototypes; returns the losses ``compile`` takes
-    (the runner has refused instance_segmentation on a head without prototypes).
+                      pipelines: Sequence[Any]) -> tuple[list[Any], Callable[[Any, Any], Any] | None]:
+    """Fit a detection session to a head with prototypes: the losses ``compile`` takes (the
+    runner has refused instance_segmentation on a head without prototypes) and the mask loss
+    that :func:`attach_mask_loss` adds to them (None for detection).
 
-    ``task: instance_segmentation`` adds the mask loss and gives the prototypes output the masks
+    ``task: instance_segmentation`` has the mask loss and gives the prototypes output the masks
     as its target; ``task: detection`` on such a head trains the boxes alone (the prototypes
     output is left untrained). ``pipelines``: the ``ObjectPipeline`` splits, told how to pack.
     """
     from archspec.train.detection.data import packed_targets
 
     names = list(model.output_names)
+    masks_loss = None
     if task == "instance_segmentation":
-        attach_mask_loss(model, head, settings)
+        masks_loss = mask_loss(names, head, settings)
         pack = lambda t: training_targets(names, head, t, packed_targets(t, 1)[0])  # noqa: E731
     else:
         pack = lambda t: tuple(packed_targets(t, len(names)))  # noqa: E731  (the prototypes' is unused)
     for pipeline in pipelines:
         if pipeline is not None:
             pipeline.pack = pack
-    return output_losses(names, head, level_losses) if head.prototypes else list(level_losses)
+    return (output_losses(names, head, level_losses) if head.prototypes else list(level_losses)), masks_loss
 
 
 def instance_detector(model: Any, head: Any, settings: dict[str, Any]) -> Callable[[np.ndarray], list[Any]]:
