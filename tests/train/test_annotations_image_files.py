@@ -134,3 +134,10 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
     truncated.write_bytes(truncated.read_bytes()[:200])
     with pytest.raises(UserError, match="cut.jpg: not a readable image"):
         read_image_file(str(truncated))
+
+
+def test_object_data_reads_every_format_image_folders_read() -> None:
+    from archspec.train.annotations.image_files import OBJECT_IMAGE_EXTENSIONS
+    from archspec.train.sources import IMAGE_EXTENSIONS
+
+    assert set(IMAGE_EXTENSIONS) < set(OBJECT_IMAGE_EXTENSIONS)

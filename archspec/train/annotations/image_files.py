@@ -19,11 +19,10 @@ from typing import IO, Any, Sequence
 
 import numpy as np
 
-from archspec.train.sources import IMAGE_EXTENSIONS
-
 ORIENTATION_TAG = 0x0112
-# Object data is read by Pillow alone, which also reads TIFF and WebP (Ultralytics' IMG_FORMATS).
-OBJECT_IMAGE_EXTENSIONS = tuple(sorted({*IMAGE_EXTENSIONS, ".tif", ".tiff", ".webp"}))
+# Object data is read by Pillow alone: image folders' formats (sources.IMAGE_EXTENSIONS, which
+# imports this module: not imported here) and TIFF and WebP too, as Ultralytics' IMG_FORMATS.
+OBJECT_IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # Pillow opens 16-bit grey PNGs as these
 
 
