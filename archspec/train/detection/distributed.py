@@ -17,20 +17,24 @@ all-reduced gradients are its gradients, to float rounding. Outside the context 
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-_ACTIVE = [0]  # how many replica functions are inside global_batch_counts (read when the step is traced)
+# Set in the thread tracing a replica's loss (MirroredStrategy runs each local replica in a
+# thread of its own); read when the step is traced.
+_STATE = threading.local()
 
 
 @contextmanager
 def global_batch_counts() -> Iterator[None]:
     """While tracing a replica's loss, make :func:`batch_total` count over the global batch."""
-    _ACTIVE[0] += 1
+    outer = getattr(_STATE, "active", False)
+    _STATE.active = True
     try:
         yield
     finally:
-        _ACTIVE[0] -= 1
+        _STATE.active = outer
 
 
 def batch_total(count: Any) -> tuple[Any, float]:
@@ -41,7 +45,7 @@ def batch_total(count: Any) -> tuple[Any, float]:
     """
     import tensorflow as tf
 
-    if _ACTIVE[0]:
+    if getattr(_STATE, "active", False):
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context is not None else 1
         if replicas > 1:
