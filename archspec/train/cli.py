@@ -117,6 +117,7 @@ def train_command(spec: str | None, resume: str | None, quiet: bool, runs_dir: s
 
 def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
     from archspec.train.config import config_to_dict, resolve_config
+    from archspec.train.distribute import is_other_worker
     from archspec.train.rundir import RunDir
     from archspec.train.runner import train_model
 
@@ -124,12 +125,14 @@ def _train_new(spec: str, runs_dir: str, flags: dict[str, Any]) -> Any:
     doc, name = compiled.document, compiled.graph.name
     train = _flag_overrides(dict((doc.data or {}).get("train") or {}), **flags)
     cfg = resolve_config(train, locate=doc.loc, base_dir=Path(spec).resolve().parent)
-    run = RunDir.create(name, flags.get("out"), runs_dir)
+    other_worker = is_other_worker(cfg.strategy)  # the chief's --out, which it may have filled already
+    run = RunDir.for_worker(flags.get("out")) if other_worker else RunDir.create(name, flags.get("out"), runs_dir)
     try:
         return train_model(factory, cfg, run.path, spec_text=_spec_text(doc.data, config_to_dict(cfg)),
                            command=sys.argv, locate=doc.loc, name=name, head=compiled.head)
     except ArchspecError:
-        run.discard_if_unused()  # stopped before training started: leave no empty run behind
+        if not other_worker:
+            run.discard_if_unused()  # stopped before training started: leave no empty run behind
         raise
 
 

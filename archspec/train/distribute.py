@@ -48,7 +48,32 @@ def make_strategy(name: str) -> tuple[Any, tuple[int, int] | None, bool]:
         if len(cpus) < 2:
             log.warning("warning: --strategy mirrored found no GPU; training on one CPU replica")
         return tf.distribute.MirroredStrategy(cpus, cross_device_ops=tf.distribute.ReductionToOneDevice()), None, True
-    config = os.environ.get("TF_CONFIG")
+    workers, index, is_chief = worker_role(os.environ.get("TF_CONFIG"))
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    return strategy, (workers, index), is_chief
+
+
+def is_other_worker(strategy: str) -> bool:
+    """A multi-worker worker that is not the chief: it trains but writes no run directory (the
+    chief's, the same ``--out`` on a shared file system, may already hold the chief's files)."""
+    if strategy != "multi-worker" or not os.environ.get("TF_CONFIG"):
+        return False
+    try:
+        return not worker_role(os.environ["TF_CONFIG"])[2]
+    except UserError:
+        return False  # a bad TF_CONFIG is reported where the strategy is made, after the spec's own checks
+
+
+def worker_role(config: str | None) -> tuple[int, int, bool]:
+    """(workers, this worker's index, is it the chief) from the text of ``TF_CONFIG``.
+
+    >>> worker_role('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}')
+    (2, 1, False)
+    >>> worker_role('{"cluster": {"chief": ["a:1"], "worker": ["b:1"]}, "task": {"type": "chief", "index": 0}}')
+    (2, 0, True)
+    """
     if not config:
         raise UserError("--strategy multi-worker needs the TF_CONFIG environment variable",
                         'set TF_CONFIG=\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
@@ -56,15 +81,12 @@ def make_strategy(name: str) -> tuple[Any, tuple[int, int] | None, bool]:
     try:
         task = json.loads(config)["task"]
         cluster = json.loads(config)["cluster"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+        index = int(task.get("index", 0)) + (1 if task.get("type") == "worker" and "chief" in cluster else 0)
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UserError(f"TF_CONFIG is not valid ({exc})", "it needs 'cluster' and 'task' entries") from None
-    options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    workers = sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
-    index = int(task.get("index", 0)) + (1 if task.get("type") == "worker" and "chief" in cluster else 0)
     is_chief = task.get("type") == "chief" or (task.get("type") == "worker" and index == 0)
-    return strategy, (workers, index), is_chief
+    return workers, index, is_chief
 
 
 def setup_runtime(cfg: TrainConfig, strategy: tuple[Any, tuple[int, int] | None, bool] | None = None) -> Runtime:

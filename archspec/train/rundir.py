@@ -88,6 +88,16 @@ class RunDir:
         return self.path / "tensorboard"
 
     @classmethod
+    def for_worker(cls, out: str | os.PathLike | None) -> "RunDir":
+        """The chief's run directory as a multi-worker worker other than the chief sees it: the
+        same ``--out`` on a shared file system, which the chief may have filled already; this
+        worker only reads it (``--resume``) and never writes, creates or discards it."""
+        if out is None:
+            raise UserError("--strategy multi-worker needs --out on every worker",
+                            "give every worker the same --out, on a file system they all see")
+        return cls(Path(out))
+
+    @classmethod
     def create(cls, name: str, out: str | os.PathLike | None = None, root: str | os.PathLike = "runs") -> "RunDir":
         """A new run directory: ``out`` if given (must be new or empty), else runs/<name>-<time>."""
         if out is not None:

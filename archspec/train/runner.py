@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from archspec.errors import Location, RunFailure, UserError
 from archspec.train.checkpoint import load_latest, restore
 from archspec.train.config import TrainConfig, config_from_dict, resolve_config
-from archspec.train.distribute import dtype_policy, setup_runtime
+from archspec.train.distribute import dtype_policy, is_other_worker, setup_runtime
 from archspec.train.failures import translate_error
 from archspec.train.multiworker import train_multi_worker
 from archspec.train.objects import build_callbacks
@@ -53,10 +53,11 @@ def train_model(model_factory: ModelFactory, config: TrainConfig | Mapping[str, 
         cfg = load_run_config(run) if config is None else _as_config(config, locate)
     else:
         cfg = _as_config(config, locate)
-        if (run / "train_config.json").exists():
-            raise UserError(f"{run.path} already holds a run", "continue it with resume (--resume), or choose a "
-                            "new directory")
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        if not is_other_worker(cfg.strategy):  # another worker writes nothing; the chief may have begun
+            if (run / "train_config.json").exists():
+                raise UserError(f"{run.path} already holds a run", "continue it with resume (--resume), or choose "
+                                "a new directory")
+            run.checkpoints.mkdir(parents=True, exist_ok=True)
     if cfg.strategy == "multi-worker":
         return train_multi_worker(model_factory, cfg, run, resume=resume, spec_text=spec_text,
                                   command=command, locate=locate, name=name, head=head)

@@ -277,11 +277,12 @@ def test_the_halves_losses_with_global_counts_make_the_whole_batch_loss(spec: st
 
 
 def _train_both_ways(folder: Path, spec_text: str) -> list[np.ndarray]:
-    """Two workers train one epoch (each with its own --out: only the chief's gets files) while this
-    process trains it alone; the one-process weights."""
+    """Two workers train one epoch with the same --out, as the docs say to (only the chief writes
+    it; the other worker must not refuse the folder the chief has begun) while this process
+    trains it alone; the one-process weights."""
     spec = folder / "tiny.yaml"
     spec.write_text(spec_text)
-    single = _cluster(lambda i: [str(spec), "--out", str(folder / f"worker{i}"), "--strategy", "multi-worker"],
+    single = _cluster(lambda i: [str(spec), "--out", str(folder / "worker0"), "--strategy", "multi-worker"],
                       lambda i: folder / f"worker{i}.npz",
                       lambda: _one_process(str(spec), "--out", str(folder / "single")))
     workers = [_weights(folder / f"worker{i}.npz") for i in range(2)]
@@ -289,7 +290,6 @@ def _train_both_ways(folder: Path, spec_text: str) -> list[np.ndarray]:
         np.testing.assert_array_equal(a, b)
     _close(workers[0], single)
     _same_training(folder / "worker0", folder / "single", rows=1)
-    assert not (folder / "worker1" / "metrics.json").exists()
     return single
 
 
