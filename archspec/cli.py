@@ -47,7 +47,7 @@ class ArchspecGroup(click.Group):
                 raise
             extra = EXTRAS[root]
             click.echo(f"this command needs {root}, which is not installed; install the '{extra}' extra: "
-                       f"pip install -e \".[{extra}]\" (or pip install \"archspec[{extra}]\")", err=True)
+                       f"pip install -e \".[{extra}]\" in archspec's checkout", err=True)
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -132,14 +132,14 @@ async def save(request: Request) -> dict[str, Any]:
 # ------------------------------------------------------------------ the explorer (mode run)
 @answer
 async def run_info(request: Request) -> dict[str, Any]:
-    return await studio(request).call(lambda: studio(request).explorer().run_json())
+    return await studio(request).explore(lambda explorer: explorer.run_json())
 
 
 @answer
 async def predict(request: Request) -> dict[str, Any]:
     body = await json_body(request, MAX_IMAGE_BODY)
     image = text_field(body, "image")
-    return await studio(request).call(lambda: studio(request).explorer().predict_json(image))
+    return await studio(request).explore(lambda explorer: explorer.predict_json(image))
 
 
 @answer

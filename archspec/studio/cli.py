@@ -71,12 +71,24 @@ def _server(app: Any) -> Any:
                                  server_header=False))
 
 
+def require_explorer_modules() -> None:
+    """The explorer loads the run's model with Keras (the ``tf`` extra): without it, say so before
+    the server starts (``archspec``'s command group names the extra), not in the page's requests."""
+    from importlib.util import find_spec
+
+    for module in ("numpy", "PIL", "keras", "tensorflow"):
+        if find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
 def serve(path: str, host: str, port: int, open_browser: bool) -> None:
     from archspec.studio.safety import Address
     from archspec.studio.server import create_app
     from archspec.studio.workspace import Workspace
 
     workspace = Workspace.open(path)
+    if workspace.mode == "run":
+        require_explorer_modules()
     sock = bind(host, port)
     address = Address(browse_host(host), sock.getsockname()[1])
     if not is_loopback(sock):

@@ -162,14 +162,21 @@ class Studio:
         self._once_lock = threading.Lock()
         self._explorer: Any = None
 
-    async def call(self, work: Callable[..., Any], *args: Any) -> Any:
+    async def call(self, work: Callable[..., Any], *args: Any, hint: str = "make the spec smaller") -> Any:
         """``work(*args)`` in a worker thread; 503 when it takes longer than the time limit (the
         thread finishes on its own: Python cannot stop it; an analysis is stopped, see ``analyse``)."""
         future = asyncio.wrap_future(self.pool.submit(work, *args))
         try:
             return await asyncio.wait_for(future, self.timeout_s)
         except asyncio.TimeoutError:
-            raise Refused(503, f"the work took more than {self.timeout_s:g} s", "make the spec smaller") from None
+            raise Refused(503, f"the work took more than {self.timeout_s:g} s", hint) from None
+
+    async def explore(self, work: Callable[[Any], Any]) -> Any:
+        """``work(explorer)`` under the time limit, once the run's model is loaded: loading it
+        (TensorFlow's import and the model file, once per session, seconds on a busy machine) is
+        not held to the limit of one request's work."""
+        explorer = await asyncio.wrap_future(self.pool.submit(self.explorer))
+        return await self.call(work, explorer, hint="use a smaller image, or try again when the machine is less busy")
 
     async def analyse(self, text: str, path: str, parts: Sequence[str]) -> bytes:
         """The body of ``POST /api/analyse`` as JSON bytes, from an analysis process that is
@@ -245,11 +252,18 @@ async def index(request: Request) -> Response:
     return FileResponse(page, media_type="text/html")
 
 
+def _load_quietly(studio: Studio) -> None:
+    try:
+        studio.explorer()
+    except Exception:  # noqa: BLE001 - the page's first request loads it again and answers the error
+        pass
+
+
 def create_app(workspace: Workspace, address: Address, timeout_s: float = TIMEOUT_S,
                warm: bool = False) -> Guard:
     """The app for ``workspace``, answering only as ``address``. ``warm`` lists the zoo in the
-    background and starts the analysis processes at once, so the page's first requests do not
-    wait for them."""
+    background and starts the analysis processes at once (for a run directory: loads its model),
+    so the page's first requests do not wait for them."""
     app = Starlette(routes=[Route("/", index), *ROUTES,
                             Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")],
                     exception_handlers={404: not_found})
@@ -257,5 +271,7 @@ def create_app(workspace: Workspace, address: Address, timeout_s: float = TIMEOU
     if warm and workspace.mode != "run":
         threading.Thread(target=zoo_rows, name="archspec-zoo", daemon=True).start()
         analysis_pool().warm()
+    elif warm:  # the run's model, loaded while the page opens (a failure is answered to the page's request)
+        threading.Thread(target=_load_quietly, args=(app.state.studio,), name="archspec-model", daemon=True).start()
     return Guard(app, address)
 

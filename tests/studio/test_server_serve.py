@@ -104,3 +104,21 @@ def test_serve_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "archspec.cli", "serve", str(tmp_path / "none.yaml"), "--no-browser"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_of_a_run_without_the_tf_extra_names_it_before_starting(tmp_path: Path, monkeypatch) -> None:
+    """The explorer needs Keras: without it, `serve RUN_DIR` says which extra to install and starts
+    nothing (it used to start and answer the page's requests with a 500)."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from archspec.cli import main
+
+    (tmp_path / "train_config.json").write_text("{}")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name, *a))
+    result = CliRunner().invoke(main, ["serve", str(tmp_path), "--no-browser", "--port", "0"])
+    assert result.exit_code == 1, result.output
+    assert "this command needs keras, which is not installed; install the 'tf' extra" in result.output
+    assert "archspec studio: http" not in result.output

@@ -85,3 +85,35 @@ def test_the_analysis_process_never_imports_tensorflow() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_loading_the_runs_model_is_not_held_to_one_requests_limit(tmp_path: Path) -> None:
+    """The explorer's first request loads TensorFlow and the model (seconds on a busy machine):
+    that load is waited for, and only the request's own work has the limit, with a hint about
+    the image and the machine rather than the spec."""
+    import asyncio
+    import time
+
+    from archspec.studio.api_routes import Refused
+    from archspec.studio.server import Studio
+
+    (tmp_path / "train_config.json").write_text("{}")
+    studio = Studio(Workspace.open(tmp_path), timeout_s=0.2)
+
+    class Slow:
+        def run_json(self) -> dict:
+            return {"task": "classification"}
+
+        def predict_json(self) -> dict:
+            time.sleep(1.0)
+            return {}
+
+    def load() -> Slow:
+        time.sleep(0.6)  # longer than the limit
+        return Slow()
+
+    studio.explorer = load  # type: ignore[method-assign]
+    assert asyncio.run(studio.explore(lambda explorer: explorer.run_json())) == {"task": "classification"}
+    with pytest.raises(Refused) as slow:
+        asyncio.run(studio.explore(lambda explorer: explorer.predict_json()))
+    assert slow.value.status == 503 and "smaller image" in slow.value.hint
