@@ -89,6 +89,33 @@ def analyses(driver: webdriver.Chrome) -> int:
     return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-analyses") or 0)
 
 
+# ------------------------------------------------- the explorer of a run (test_browser_explorer, _objects)
+MODEL_S = 180.0   # the first prediction loads TensorFlow, Keras and the model in the server
+
+
+def explorer_page(run: Path) -> Iterator[webdriver.Chrome]:
+    """A module fixture's body (``yield from explorer_page(run)``): the explorer open on the run
+    folder, the blank pad's first prediction shown; the browser and the server stopped after."""
+    process, url = start_server(run)
+    driver = start_chrome()
+    try:
+        driver.get(url)
+        wait(driver, lambda d: predictions(d) >= 1, MODEL_S, "the first prediction never arrived")
+        yield driver
+    finally:
+        driver.quit()
+        stop(process)
+
+
+def predictions(driver: webdriver.Chrome) -> int:
+    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-predictions") or 0)
+
+
+def settled(driver: webdriver.Chrome) -> bool:
+    """No prediction in flight or waiting: the page shows the pad as it is now."""
+    return driver.execute_script("const s = studio.state; return !s.inFlight && !s.timer && !s.again")
+
+
 @pytest.fixture
 def page(chrome: webdriver.Chrome, served: tuple[Path, str]) -> webdriver.Chrome:
     """The editor on a fresh lenet5.yaml, no drafts, its first analysis shown."""

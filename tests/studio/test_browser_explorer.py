@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import ROOT, start_chrome, start_server, stop, wait  # the module skips without chromium
+from test_browser import MODEL_S, ROOT, explorer_page, predictions, settled, wait  # the module skips without chromium
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 SCREENSHOTS = os.environ.get("ARCHSPEC_SCREENSHOTS") == "1"
-MODEL_S = 180.0   # the first prediction loads TensorFlow, Keras and the model in the server
 SEVEN = [(-80, -90), (0, -90), (80, -90), (50, -30), (20, 30), (-5, 100)]   # a 7, in pixels from the pad's centre
 
 
@@ -39,24 +38,7 @@ def lenet_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def explorer(lenet_run: Path) -> Iterator[webdriver.Chrome]:
     """The explorer open on the run, the blank pad's first prediction shown."""
-    process, url = start_server(lenet_run)
-    driver = start_chrome()
-    try:
-        driver.get(url)
-        wait(driver, lambda d: predictions(d) >= 1, MODEL_S, "the first prediction never arrived")
-        yield driver
-    finally:
-        driver.quit()
-        stop(process)
-
-
-def predictions(driver: webdriver.Chrome) -> int:
-    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-predictions") or 0)
-
-
-def settled(driver: webdriver.Chrome) -> bool:
-    """No prediction in flight or waiting: the page shows the pad as it is now."""
-    return driver.execute_script("const s = studio.state; return !s.inFlight && !s.timer && !s.again")
+    yield from explorer_page(lenet_run)
 
 
 def draw(driver: webdriver.Chrome, points: list[tuple[int, int]]) -> None:

@@ -12,35 +12,17 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from test_browser import start_chrome, start_server, stop, wait  # the module skips without chromium
+from test_browser import MODEL_S, explorer_page, predictions, settled, wait  # the module skips without chromium
 from test_server_objects import CLASSES, detection_run, png, scene
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
-MODEL_S = 180.0   # the first prediction loads TensorFlow, Keras and the model in the server
-
 
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """The explorer open on the detection run, the blank pad's first prediction shown."""
-    process, url = start_server(detection_run(tmp_path_factory.getbasetemp()))
-    driver = start_chrome()
-    try:
-        driver.get(url)
-        wait(driver, lambda d: predictions(d) >= 1, MODEL_S, "the first prediction never arrived")
-        yield driver
-    finally:
-        driver.quit()
-        stop(process)
-
-
-def predictions(driver: webdriver.Chrome) -> int:
-    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-predictions") or 0)
-
-
-def settled(driver: webdriver.Chrome) -> bool:
-    return driver.execute_script("const s = studio.state; return !s.inFlight && !s.timer && !s.again")
+    yield from explorer_page(detection_run(tmp_path_factory.getbasetemp()))
 
 
 def test_a_dropped_picture_comes_back_with_its_boxes_drawn_and_listed(explorer: webdriver.Chrome) -> None:

@@ -4,6 +4,7 @@ the tile grid has the size the response says, and history.csv comes back as numb
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -41,10 +42,18 @@ def lenet_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     config.disable_op_determinism()
 
 
+@contextlib.contextmanager
+def studio_client(run: Path, port: int) -> Iterator[TestClient]:
+    """The studio's app on a run folder as `archspec serve RUN --port PORT` serves it (the other
+    explorer tests' client too)."""
+    with TestClient(create_app(Workspace.open(run), Address("127.0.0.1", port)),
+                    base_url=f"http://127.0.0.1:{port}") as c:
+        yield c
+
+
 @pytest.fixture(scope="module")
 def client(lenet_run: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Workspace.open(lenet_run), Address("127.0.0.1", PORT)),
-                    base_url=f"http://127.0.0.1:{PORT}") as c:
+    with studio_client(lenet_run, PORT) as c:
         yield c
 
 
@@ -67,11 +76,13 @@ def post(client: TestClient, url: str, body: Any) -> Any:
     return client.post(url, content=json.dumps(body), headers={"content-type": "application/json"})
 
 
-def decoded(url: str) -> np.ndarray:
+def decoded(url: str, mode: str | None = None) -> np.ndarray:
+    """A data URL's PNG as an array, in its own mode or converted to ``mode`` ("RGB")."""
     from PIL import Image
 
     assert url.startswith("data:image/png;base64,")
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    return np.asarray(picture.convert(mode) if mode else picture)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ and the boxes `archspec predict` gives for the same image file (letterboxed as t
 boxes in the dropped image's pixels), and the feature maps are of that same letterboxed input."""
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -18,40 +17,12 @@ pytest.importorskip("starlette")
 pytest.importorskip("keras")
 from starlette.testclient import TestClient  # noqa: E402
 
-from archspec.studio.safety import Address  # noqa: E402
-from archspec.studio.server import create_app  # noqa: E402
-from archspec.studio.workspace import Workspace  # noqa: E402
+from object_specs import shapes_train, tiny_detector, tiny_segmenter  # noqa: E402
+from test_server_explorer import data_url, decoded, post, studio_client  # noqa: E402
 
 PORT = 8766
 CLASSES = ["circle", "square", "triangle"]
-DETECTOR = """archspec: 1
-name: tiny-detector
-description: two levels of a YOLO-style head on a 32x32 input
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p4
-outputs: [p3, p4]
-head:
-  type: detection
-  levels: [p3, p4]
-  classes: 3
-  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
-train:
-  task: detection
-  data: {source: {builtin: shapes, samples: 12, size: 32}, batch_size: 4, validation_split: 0.25}
-  epochs: 1
-  deterministic: false
-  detection: {max_detections: 4}
-"""
+DETECTOR = tiny_detector(shapes_train("detection", 12, 4, 0.25, "detection: {max_detections: 4}"))
 
 
 def raise_objectness(model: Any, levels: tuple[str, ...], per_box: int, anchors: int, by: float = 12.0) -> None:
@@ -100,8 +71,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def client(run: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Workspace.open(run), Address("127.0.0.1", PORT)),
-                    base_url=f"http://127.0.0.1:{PORT}") as c:
+    with studio_client(run, PORT) as c:
         yield c
 
 
@@ -124,21 +94,9 @@ def png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def data_url(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode()
-
-
-def decoded(url: str) -> np.ndarray:
-    from PIL import Image
-
-    assert url.startswith("data:image/png;base64,")
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
-
-
 @pytest.fixture(scope="module")
 def predicted(client: TestClient) -> dict[str, Any]:
-    response = client.post("/api/predict", content=json.dumps({"image": data_url(png(scene()))}),
-                           headers={"content-type": "application/json"})
+    response = post(client, "/api/predict", {"image": data_url(png(scene()))})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -154,7 +112,7 @@ def test_the_picture_is_the_dropped_image_with_the_boxes_drawn_on_it(predicted: 
     assert prediction["task"] == "detection" and prediction["image_size"] == [64, 96]
     scale = prediction["scale"]
     assert scale == 5                                                  # the shorter side enlarged to 320 px
-    picture = decoded(prediction["picture_png"])
+    picture = decoded(prediction["picture_png"], "RGB")
     assert picture.shape == (64 * scale, 96 * scale, 3)
     image = scene().repeat(scale, axis=0).repeat(scale, axis=1)
     boxes = prediction["detections"]
@@ -190,7 +148,7 @@ def test_it_is_what_archspec_predict_finds_and_draws(run: Path, predicted: dict[
     assert np.allclose(np.stack([x, y, x + w, y + h], 1), [b["box"] for b in shown], atol=0.02)
     from PIL import Image
     with Image.open(tmp_path / "out" / "scene.detections.png") as written:
-        assert (np.asarray(written.convert("RGB")) == decoded(predicted["prediction"]["picture_png"])).all()
+        assert (np.asarray(written.convert("RGB")) == decoded(predicted["prediction"]["picture_png"], "RGB")).all()
 
 
 def test_the_feature_maps_are_of_the_letterboxed_input(run: Path, predicted: dict[str, Any]) -> None:
@@ -218,33 +176,7 @@ def test_the_feature_maps_are_of_the_letterboxed_input(run: Path, predicted: dic
 
 
 # ------------------------------------------------------------ instance segmentation and keypoints
-SEGMENTER = """archspec: 1
-name: tiny-segmenter
-description: two levels of a YOLO-style head with 4 mask coefficients, prototypes at stride 4
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s4
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 24, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 24, kernel_size: 1}
-    name: p4
-  - Conv2D: {filters: 4, kernel_size: 1}
-    name: protos
-    inputs: s4
-outputs: [p3, p4, protos]
-head:
-  type: instance_segmentation
-  levels: [p3, p4]
-  classes: 3
-  prototypes: protos
-  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
-"""
+SEGMENTER = tiny_segmenter()
 
 
 def explorer_of(task: str, model: Any, **fields: Any) -> Any:
@@ -279,7 +211,7 @@ def test_instance_masks_are_tinted_over_the_image_as_predict_draws_them(tmp_path
                                   CLASSES, [], tmp_path, 0.25)
     assert [(r["class"], r["area"]) for r in rows] == [(d["class"], d["area"]) for d in prediction["detections"]]
     assert any(r["area"] > 0 for r in rows)
-    picture = decoded(prediction["picture_png"])
+    picture = decoded(prediction["picture_png"], "RGB")
     with Image.open(rows[0]["picture"]) as written:
         assert (np.asarray(written) == picture).all()
     assert picture.shape == (320, 480, 3)
@@ -305,7 +237,7 @@ def test_keypoints_are_drawn_with_their_skeleton_where_they_are_on_the_image() -
     # back through the letterbox (a third of the size, 5 px of grey above): x * 3, (y - 5) * 3
     np.testing.assert_allclose(points, [((8.5 + 8 * k) * 3, (16.5 - 5) * 3) for k in range(3)], atol=0.3)
     scale = prediction["scale"]
-    picture = decoded(prediction["picture_png"])
+    picture = decoded(prediction["picture_png"], "RGB")
     assert prediction["image_size"] == [64, 96] and picture.shape == (64 * scale, 96 * scale, 3)
     enlarged = scene().repeat(scale, axis=0).repeat(scale, axis=1)
     changed = (picture != enlarged).any(-1)

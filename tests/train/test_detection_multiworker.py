@@ -29,78 +29,22 @@ from typing import Any
 import numpy as np
 import pytest
 
+from object_specs import shapes_train, tiny_detector, tiny_segmenter
 from train_testkit import restore_tf_state  # noqa: F401  (the one-process runs train in this process)
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DETECTOR = """archspec: 1
-name: tiny-detector
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p4
-outputs: [p3, p4]
-head:
-  type: detection
-  levels: [p3, p4]
-  classes: 3
-  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
-train:
-  task: detection
-  data:
-    source: {builtin: shapes, samples: 12, size: 32}
-    batch_size: 4
-    validation_split: 0.34
-    augment: [{RandomFlip: {mode: horizontal}}]
-  optimizer: {SGD: {learning_rate: 0.05}}
-  epochs: 1
-  deterministic: false
-"""
 
+def _train(task: str) -> str:
+    """One epoch on 12 shapes, 4 a batch, by SGD (the weights follow the gradients' size)."""
+    return shapes_train(task, 12, 4, 0.34, "optimizer: {SGD: {learning_rate: 0.05}}",
+                        augment="[{RandomFlip: {mode: horizontal}}]")
+
+
+DETECTOR = tiny_detector(_train("detection"))
 # anchor-free (FCOS points) with 4 mask coefficients after the 3 class scores; prototypes at stride 4
-SEGMENTER = """archspec: 1
-name: tiny-segmenter
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s4
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 11, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 11, kernel_size: 1}
-    name: p4
-  - Conv2D: {filters: 4, kernel_size: 1}
-    name: protos
-    inputs: s4
-outputs: [p3, p4, protos]
-head:
-  type: instance_segmentation
-  levels: [p3, p4]
-  classes: 3
-  prototypes: protos
-train:
-  task: instance_segmentation
-  data:
-    source: {builtin: shapes, samples: 12, size: 32}
-    batch_size: 4
-    validation_split: 0.34
-    augment: [{RandomFlip: {mode: horizontal}}]
-  optimizer: {SGD: {learning_rate: 0.05}}
-  epochs: 1
-  deterministic: false
-"""
+SEGMENTER = tiny_segmenter(_train("instance_segmentation"), anchors=False)
+ANCHORED_SEGMENTER = tiny_segmenter(_train("instance_segmentation"))
 
 # The real CLI; the weights the run ends with are saved beside it (a non-chief writes no files).
 _RUN = """
@@ -202,10 +146,6 @@ def _close(a: list[np.ndarray], b: list[np.ndarray]) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
-
-
-ANCHORED_SEGMENTER = SEGMENTER.replace("filters: 11", "filters: 24").replace(
-    "  prototypes: protos\n", "  prototypes: protos\n  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]\n")
 
 
 class TwoReplicas:

@@ -13,35 +13,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from object_specs import shapes_train, tiny_detector
 from train_testkit import restore_tf_state, write_png  # noqa: F401
 
-TINY = """archspec: 1
-name: tiny-detector
-description: two levels of a YOLO-style head on a 32x32 input
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 16, kernel_size: 1}
-    name: p4
-outputs: [p3, p4]
-head:
-  type: detection
-  levels: [p3, p4]
-  classes: 3
-  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
-train:
-  task: detection
-  data: {source: {builtin: shapes, samples: 16, size: 32}, batch_size: 8, validation_split: 0.25}
-  epochs: 1
-  deterministic: false
-"""
+TINY = tiny_detector(shapes_train("detection", 16, 8, 0.25))
 
 
 def _cli(*args: str) -> Any:

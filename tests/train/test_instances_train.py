@@ -13,40 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from object_specs import shapes_train, tiny_detector, tiny_segmenter
 from train_testkit import restore_tf_state, write_png  # noqa: F401
 
-TINY = """archspec: 1
-name: tiny-segmenter
-description: two levels of a YOLO-style head with 4 mask coefficients, prototypes at stride 4
-input: [32, 32, 3]
-layers:
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s4
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    name: s8
-  - Conv2D: {filters: 24, kernel_size: 1}
-    name: p3
-  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, activation: relu}
-    inputs: s8
-  - Conv2D: {filters: 24, kernel_size: 1}
-    name: p4
-  - Conv2D: {filters: 4, kernel_size: 1}
-    name: protos
-    inputs: s4
-outputs: [p3, p4, protos]
-head:
-  type: instance_segmentation
-  levels: [p3, p4]
-  classes: 3
-  prototypes: protos
-  anchors: [[[6, 6], [10, 10]], [[14, 14], [20, 20]]]
-train:
-  task: instance_segmentation
-  data: {source: {builtin: shapes, samples: 24, size: 32}, batch_size: 8, validation_split: 0.25}
-  epochs: 1
-  deterministic: false
-"""
+TRAIN = shapes_train("instance_segmentation", 24, 8, 0.25)
+TINY = tiny_segmenter(TRAIN)
 
 
 def _cli(*args: str) -> Any:
@@ -184,10 +155,7 @@ def test_evaluate_prints_box_and_mask_map(run: Path) -> None:
 
 
 def test_instance_segmentation_on_a_head_without_prototypes_is_refused_at_its_line(tmp_path: Path) -> None:
-    boxes_only = TINY.replace("  type: instance_segmentation\n", "  type: detection\n") \
-        .replace("  prototypes: protos\n", "").replace("outputs: [p3, p4, protos]", "outputs: [p3, p4]") \
-        .replace("  - Conv2D: {filters: 24, kernel_size: 1}", "  - Conv2D: {filters: 16, kernel_size: 1}") \
-        .replace("  - Conv2D: {filters: 4, kernel_size: 1}\n    name: protos\n    inputs: s4\n", "")
+    boxes_only = tiny_detector(TRAIN)   # a detection head under train.task: instance_segmentation
     spec = tmp_path / "boxes.yaml"
     spec.write_text(boxes_only)
     result = _cli("train", str(spec), "--out", str(tmp_path / "run"))
