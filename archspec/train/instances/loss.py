@@ -10,7 +10,7 @@ not a gather of each match's prototypes.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from archspec.train.detection.distributed import batch_total
 from archspec.train.instances.masks import box_region, mask_targets
@@ -56,14 +56,23 @@ def level_mask_terms(predictions: Any, matches: Any, prototypes: Any, targets: A
 def batch_mask_loss(level_predictions: Sequence[Any], level_matches: Sequence[Any], prototypes: Any,
                     masks: Any, boxes: Any, input_size: tuple[int, int]) -> Any:
     """The mean mask loss over every real match of every level (0 for a batch without objects)."""
+    return _mean_over_levels(level_mask_terms, level_predictions, level_matches, prototypes, masks, boxes,
+                             input_size)
+
+
+def _mean_over_levels(terms: Callable[..., tuple[Any, Any]], level_predictions: Sequence[Any],
+                      level_targets: Sequence[Any], prototypes: Any, masks: Any, boxes: Any,
+                      input_size: tuple[int, int]) -> Any:
+    """Σ of the levels' ``terms`` (loss sum, count) / their count: the global batch's count under
+    the multi-worker step (``batch_total``), so every replica divides by the same number."""
     import tensorflow as tf
 
     targets, proto_boxes = object_masks(masks, boxes, prototypes, input_size)
     total, count = tf.constant(0.0), tf.constant(0.0)
-    for predictions, matches in zip(level_predictions, level_matches):
-        level_total, level_count = level_mask_terms(predictions, matches, prototypes, targets, proto_boxes)
+    for predictions, level in zip(level_predictions, level_targets):
+        level_total, level_count = terms(predictions, level, prototypes, targets, proto_boxes)
         total, count = total + level_total, count + level_count
-    matches, replicas = batch_total(count)  # the global batch's under the multi-worker step
+    matches, replicas = batch_total(count)
     return tf.math.divide_no_nan(total, matches / replicas)
 
 
@@ -94,12 +103,5 @@ def point_mask_terms(predictions: Any, points: Any, prototypes: Any, targets: An
 def batch_point_mask_loss(level_predictions: Sequence[Any], level_points: Sequence[Any], prototypes: Any,
                           masks: Any, boxes: Any, input_size: tuple[int, int]) -> Any:
     """The mean mask loss over every positive point of every anchor-free level."""
-    import tensorflow as tf
-
-    targets, proto_boxes = object_masks(masks, boxes, prototypes, input_size)
-    total, count = tf.constant(0.0), tf.constant(0.0)
-    for predictions, points in zip(level_predictions, level_points):
-        level_total, level_count = point_mask_terms(predictions, points, prototypes, targets, proto_boxes)
-        total, count = total + level_total, count + level_count
-    matches, replicas = batch_total(count)  # the global batch's under the multi-worker step
-    return tf.math.divide_no_nan(total, matches / replicas)
+    return _mean_over_levels(point_mask_terms, level_predictions, level_points, prototypes, masks, boxes,
+                             input_size)
