@@ -13,3 +13,15 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("ARCHSPEC_NO_PLUGINS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def counting(monkeypatch, module, name: str) -> list[int]:
+    """Count the calls to ``module.name`` for the rest of the test: ``[calls]``, read after the work."""
+    calls = [0]
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+    monkeypatch.setattr(module, name, counted)
+    return calls

@@ -18,6 +18,7 @@ from archspec.analysis.render import layout as layout_module
 from archspec.analysis.render import drawing, render_drawing
 from archspec.analysis.shape_pass import Analysis, LayerInfo
 from archspec.api import analyse_spec, compile_text
+from conftest import counting
 
 BLOCK_SPEC = """archspec: 1
 name: blocks
@@ -74,23 +75,13 @@ def test_block_rows_show_the_same_totals_as_their_layers() -> None:
         assert row.output == members[-1].node.name
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
-    calls = [0]
-    original = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return original(*args, **kwargs)
-    monkeypatch.setattr(module, name, counted)
-    return calls
-
 
 def test_repeated_layers_are_checked_and_analysed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from archspec.analysis import shape_pass
     from archspec.graph import arguments
 
-    checks = _counting(monkeypatch, arguments, "check_args")
-    rules = _counting(monkeypatch, shape_pass, "layer_rules")
+    checks = counting(monkeypatch, arguments, "check_args")
+    rules = counting(monkeypatch, shape_pass, "layer_rules")
     monkeypatch.setattr(arguments, "_CHECKED", {})  # nothing remembered from earlier lowerings
     analysis = compile_text(DENSE_SPEC.format(n=50)).analysis
     assert len(analysis.layers) == 50
@@ -108,7 +99,7 @@ def test_a_repeated_layer_with_a_bad_argument_is_refused_at_every_instance() -> 
 
 
 def test_the_picture_of_many_blocks_grows_with_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    margins = _counting(monkeypatch, layout_module, "_margin")
+    margins = counting(monkeypatch, layout_module, "_margin")
 
     def count(blocks: int) -> int:
         margins[0] = 0

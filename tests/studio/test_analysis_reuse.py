@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
 
@@ -18,22 +17,13 @@ from archspec.errors import SpecErrors
 from archspec.graph import arguments
 from archspec.layers.catalog import all_kinds
 from archspec.studio import analysis_view
+from conftest import counting
 
 ROOT = Path(__file__).resolve().parents[2]
 RESNET = (ROOT / "specs" / "resnet50.yaml").read_text()
 STEM = "{filters: 64, kernel_size: 7, strides: 2, padding: 3}"
 DENSE = "archspec: 1\nname: d\ninput: [8]\nlayers:\n  - Dense: {units: 4}\n    repeat: 3\n"
 
-
-def counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
-    calls = [0]
-    original: Callable[..., Any] = getattr(module, name)
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return original(*args, **kwargs)
-    monkeypatch.setattr(module, name, counted)
-    return calls
 
 
 def test_arguments_checked_in_one_lowering_are_not_checked_again_in_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
